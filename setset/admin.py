@@ -1,0 +1,31 @@
+"""The admin site is for administrators only; place leads and analysts are never staff."""
+
+from django.contrib import admin
+
+
+class SetOutcomesAdminSite(admin.AdminSite):
+    site_header = "SET Outcomes administration"
+    site_title = "SET Outcomes admin"
+
+    def has_permission(self, request):
+        from strategy.access import Role, user_has_role
+
+        user = request.user
+        return bool(
+            user.is_active
+            and user.is_staff
+            and (user.is_superuser or user_has_role(user, Role.ADMINISTRATOR))
+        )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records that are history (versions, returns, audit): visible, never edited here."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

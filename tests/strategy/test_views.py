@@ -1,0 +1,88 @@
+import pytest
+from django.urls import reverse
+
+from strategy.access import Role
+from strategy.models import Deliverable, Priority
+
+
+def test_home_shows_vision_outcomes_and_every_priority(client, strategy_data):
+    response = client.get(reverse("strategy:home"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "To promote good emotional and mental health for everyone" in html
+    assert "Reduced premature mortality for people with serious mental illness" in html
+    assert "I feel safe and supported" in html
+    for code in Priority.objects.values_list("code", flat=True):
+        assert f'id="priority-{code}"' in html
+
+
+def test_home_query_count_does_not_grow_with_deliverables(
+    client, strategy_data, django_assert_num_queries
+):
+    # Measure, then add links from every priority to a deliverable and measure again.
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as first:
+        client.get(reverse("strategy:home"))
+    deliverable = Deliverable.objects.first()
+    deliverable.priorities.set(Priority.objects.all())
+    with django_assert_num_queries(len(first.captured_queries)):
+        response = client.get(reverse("strategy:home"))
+    assert response.content.decode().count(deliverable.code) >= 46
+
+
+def test_home_page_query_count_is_pinned(client, strategy_data, django_assert_num_queries):
+    # strategy + source, then one query for each of 8 prefetched lists (priorities' deliverables
+    # included); anonymous, so no session or user queries.
+    with django_assert_num_queries(9):
+        client.get(reverse("strategy:home"))
+
+
+@pytest.mark.parametrize(
+    ("role", "admin_allowed"),
+    [
+        (Role.ADMINISTRATOR, True),
+        (Role.SIG_MEMBER, False),
+        (Role.PLACE_LEAD, False),
+        (Role.ANALYST, False),
+        (None, False),
+    ],
+)
+def test_only_administrators_reach_the_admin(client, make_user, role, admin_allowed):
+    user = make_user("someone", role)
+    assert user.is_staff is admin_allowed
+    client.force_login(user)
+    response = client.get("/admin/")
+    if admin_allowed:
+        assert response.status_code == 200
+        assert "Site administration" in response.content.decode()
+    else:
+        assert response.status_code == 302
+        assert response["Location"].startswith("/admin/login/")
+
+
+def test_staff_flag_alone_does_not_open_the_admin(client, make_user):
+    user = make_user("staffer", Role.PLACE_LEAD)
+    user.is_staff = True
+    user.save()
+    client.force_login(user)
+    assert client.get("/admin/").status_code == 302
+
+
+def test_log_in_and_out(client, make_user, strategy_data):
+    make_user("lead", Role.PLACE_LEAD)
+    response = client.post(
+        reverse("login"), {"username": "lead", "password": "correct horse battery staple"}
+    )
+    assert response.status_code == 302
+    assert "Signed in as lead" in client.get(reverse("strategy:home")).content.decode()
+    client.post(reverse("logout"))
+    assert "Log in" in client.get(reverse("strategy:home")).content.decode()
+
+
+def test_wrong_password_is_refused(client, make_user):
+    make_user("lead", Role.PLACE_LEAD)
+    response = client.post(reverse("login"), {"username": "lead", "password": "nope"})
+    assert response.status_code == 200
+    assert "did not match" in response.content.decode()
