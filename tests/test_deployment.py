@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -131,6 +132,8 @@ def test_readme_run_command_serves_the_strategy_with_no_configuration(tmp_path):
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
                     body = response.read().decode()
                     break
+            except urllib.error.HTTPError as error:
+                pytest.fail(f"/ answered {error.code}")
             except OSError:
                 time.sleep(1)
         assert "Southend, Essex and Thurrock Mental Health Strategy 2023-28" in body
