@@ -5,7 +5,7 @@ from django.urls import include, path
 from .views import healthz
 
 urlpatterns = [
-    path("", include("strategy.urls")),
+    path("", include("reporting.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -284,6 +284,7 @@ class Place(models.Model):
         SUB_ICB = "sub_icb", "Sub-ICB location"
         CCG = "ccg", "Clinical commissioning group"
         POLICE_FORCE = "police_force", "Police force area"
+        PROVIDER = "provider", "Provider trust"
         REGION = "region", "Region"
         COUNTRY = "country", "Country"
 

@@ -27,7 +27,7 @@ class CohortSection:
 def strategy_get(*, code: str = CURRENT_STRATEGY) -> Strategy:
     """The strategy with every list the strategy-on-a-page shows, in a fixed number of queries."""
     priorities = Priority.objects.select_related("theme").prefetch_related(
-        Prefetch("deliverables", queryset=Deliverable.objects.only("id", "code", "title"))
+        Prefetch("deliverables", queryset=Deliverable.objects.only("id", "code", "title")),
     )
     return (
         Strategy.objects.select_related("source")
@@ -41,6 +41,17 @@ def strategy_get(*, code: str = CURRENT_STRATEGY) -> Strategy:
             Prefetch("priorities", queryset=priorities),
         )
         .get(code=code)
+    )
+
+
+def deliverable_list(*, strategy_code: str = CURRENT_STRATEGY):
+    """Deliverables serving the strategy's priorities, with owners and linked priorities."""
+    return (
+        Deliverable.objects.filter(priorities__strategy__code=strategy_code)
+        .distinct()
+        .select_related("owner", "source", "strategy")
+        .prefetch_related(Prefetch("priorities", queryset=Priority.objects.only("id", "code")))
+        .order_by("code")
     )
 
 

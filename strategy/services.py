@@ -292,7 +292,9 @@ def user_create(
 ) -> User:
     """Create a user with roles and explicit place grants; administrators are staff."""
     user = User(username=username, email=email, organisation=organisation)
-    user.is_staff = Role.ADMINISTRATOR in roles
+    # Administrators run the admin site; nobody else is staff. History stays read-only there
+    # whatever the user's flags (ReadOnlyAdmin).
+    user.is_staff = user.is_superuser = Role.ADMINISTRATOR in roles
     user.set_password(password)
     user.full_clean()
     user.save()

@@ -13,10 +13,42 @@ from strategy.services import strategy_fixtures_load, user_create
 SEEDS_DIR = Path(settings.BASE_DIR).parent / "shared" / "seeds"
 
 
+def _load_fixtures() -> dict:
+    from kpis.services import catalogue_load
+
+    return {
+        "strategy": strategy_fixtures_load(directory=settings.FIXTURES_DIR / "strategy"),
+        "catalogue": catalogue_load(directory=settings.FIXTURES_DIR / "kpis"),
+    }
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the transcribed fixtures once; each test's transaction rolls back over them."""
+    with django_db_blocker.unblock():
+        return _load_fixtures()
+
+
 @pytest.fixture
-def strategy_data(db):
+def fixture_reports(db, django_db_setup):
+    # Transactional tests flush the database when they end, so reload when it is empty.
+    from kpis.models import Kpi
+
+    if not Kpi.objects.exists():
+        return _load_fixtures()
+    return django_db_setup
+
+
+@pytest.fixture
+def strategy_data(fixture_reports):
     """The strategy, geography, partners and deliverables as transcribed in fixtures/."""
-    return strategy_fixtures_load(directory=settings.FIXTURES_DIR / "strategy")
+    return fixture_reports["strategy"]
+
+
+@pytest.fixture
+def catalogue_data(fixture_reports):
+    """The KPI catalogue, disclosure rules and breakdowns, with the strategy."""
+    return fixture_reports["catalogue"]
 
 
 @pytest.fixture

@@ -76,8 +76,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "strategy:home"
-LOGOUT_REDIRECT_URL = "strategy:home"
+LOGIN_REDIRECT_URL = "reporting:home"
+LOGOUT_REDIRECT_URL = "reporting:home"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"

@@ -1,0 +1,307 @@
+"""The KPI framework: sourced definitions, targets, periods, series and versioned observations."""
+
+from django.db import models
+from django.db.models import Q
+
+from strategy.models import (
+    Cohort,
+    GeographyBasis,
+    Organisation,
+    Outcome,
+    Place,
+    Priority,
+    SourceDocument,
+    User,
+    WhatMatters,
+)
+
+
+class Statistic(models.TextChoices):
+    PROPORTION = "proportion", "Proportion"
+    CRUDE_RATE = "crude_rate", "Crude rate"
+    DSR = "dsr", "Directly standardised rate"
+    ISR = "isr", "Indirectly standardised ratio"
+    COUNT = "count", "Count"
+    MEAN = "mean", "Mean"
+    MEDIAN = "median", "Median"
+    SURVEY_ESTIMATE = "survey_estimate", "Survey estimate"
+    PP_GAP = "pp_gap", "Percentage-point gap"
+    SCORE = "score", "Score"
+
+
+class Direction(models.TextChoices):
+    HIGHER_IS_BETTER = "higher_is_better", "Higher is better"
+    LOWER_IS_BETTER = "lower_is_better", "Lower is better"
+    NEUTRAL = "neutral", "Neither higher nor lower is better"
+
+
+class TimeStructure(models.TextChoices):
+    DISCRETE = "discrete", "Discrete per period"
+    YTD = "ytd", "Year-to-date cumulative"
+    ROLLING_3M = "rolling_3m", "Rolling 3 months"
+    ROLLING_12M = "rolling_12m", "Rolling 12 months"
+    SNAPSHOT = "snapshot", "Snapshot at a date"
+    POOLED_2Y = "pooled_2y", "Pooled over 2 years"
+    POOLED_3Y = "pooled_3y", "Pooled over 3 years"
+
+
+class Combinability(models.TextChoices):
+    SUM = "sum", "Counts summed"
+    RATIO_OF_SUMS = "ratio_of_sums", "Recomputed from summed numerators and denominators"
+    DSR_FROM_AGE_BANDS = "dsr_from_age_bands", "Recomputed from age-band counts"
+    ISR_SUMS = "isr_sums", "Summed observed and expected"
+    NOT_COMBINABLE = "not_combinable", "Cannot be combined"
+
+
+class Frequency(models.TextChoices):
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
+    ANNUAL = "annual", "Annual"
+
+
+class PeriodType(models.TextChoices):
+    MONTH = "month", "Month"
+    QUARTER = "quarter", "Financial quarter"
+    FINANCIAL_YEAR = "financial_year", "Financial year"
+    CALENDAR_YEAR = "calendar_year", "Calendar year"
+    POOLED_CALENDAR_YEARS = "pooled_calendar_years", "Pooled calendar years"
+    ROLLING_12M = "rolling_12m_to_month", "12 months to a month"
+    ROLLING_3M = "rolling_3m_to_month", "3 months to a month"
+
+
+class BaselineRule(models.TextChoices):
+    FINANCIAL_YEAR_2020_21 = "financial_year_2020_21", "Financial year 2020-21"
+    TWELVE_MONTHS_TO_MARCH_2021 = "twelve_months_to_march_2021", "12 months to March 2021"
+    POOLED_PERIOD = "pooled_period", "A stated pooled period"
+    FIRST_AVAILABLE = "first_available", "First available period"
+
+
+class DisclosureRule(models.Model):
+    """A publisher's own rule for what may be shown publicly."""
+
+    code = models.SlugField(max_length=40, unique=True)
+    publisher = models.CharField(max_length=40, blank=True)
+    description = models.TextField()
+    min_count = models.PositiveIntegerField(null=True, blank=True)
+    rounding_base = models.PositiveIntegerField(null=True, blank=True)
+    round_after_summing = models.BooleanField(default=True)
+    min_respondents = models.PositiveIntegerField(null=True, blank=True)
+    min_events_for_rate = models.PositiveIntegerField(null=True, blank=True)
+    zero_shown = models.BooleanField(
+        null=True, blank=True, help_text="Whether a true zero is published as 0; blank: unknown."
+    )
+    url = models.URLField(max_length=500, blank=True)
+
+    def __str__(self):
+        return self.code
+
+
+class Kpi(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    title = models.CharField(max_length=300)
+    description = models.TextField(help_text="Plain English, for the public.")
+    priorities = models.ManyToManyField(Priority, blank=True, related_name="kpis")
+    outcomes = models.ManyToManyField(Outcome, blank=True, related_name="kpis")
+    what_matters = models.ManyToManyField(WhatMatters, blank=True, related_name="kpis")
+    cohort = models.CharField(max_length=10, choices=Cohort.choices)
+    age_band = models.CharField(max_length=60, blank=True)
+    statistic = models.CharField(max_length=20, choices=Statistic.choices)
+    numerator = models.TextField(blank=True)
+    denominator = models.TextField(blank=True)
+    multiplier = models.DecimalField(max_digits=12, decimal_places=2, default=1)
+    unit = models.CharField(max_length=60)
+    direction = models.CharField(max_length=20, choices=Direction.choices)
+    time_structure = models.CharField(max_length=20, choices=TimeStructure.choices)
+    frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    period_type = models.CharField(max_length=30, choices=PeriodType.choices)
+    publication_lag_days = models.PositiveIntegerField(null=True, blank=True)
+    geography_basis = models.CharField(max_length=20, choices=GeographyBasis.choices)
+    lowest_level = models.CharField(max_length=20)
+    combinability = models.CharField(max_length=20, choices=Combinability.choices)
+    owner = models.ForeignKey(
+        Organisation, null=True, blank=True, on_delete=models.PROTECT, related_name="kpis"
+    )
+    lived_experience = models.BooleanField(default=False)
+    locally_supplied = models.BooleanField(default=False)
+    breakdowns = models.JSONField(default=list, blank=True)
+    valid_min = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    valid_max = models.DecimalField(max_digits=14, decimal_places=4, null=True, blank=True)
+    disclosure_rule = models.ForeignKey(DisclosureRule, on_delete=models.PROTECT)
+    source_publisher = models.CharField(max_length=40, blank=True)
+    source_dataset = models.CharField(max_length=300)
+    source_indicator_id = models.CharField(max_length=100, blank=True)
+    source_url = models.URLField(max_length=500, blank=True)
+    source_note = models.TextField(blank=True)
+    baseline_rule = models.CharField(max_length=40, choices=BaselineRule.choices)
+    baseline_period_label = models.CharField(max_length=120)
+    baseline_note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = "KPI"
+
+    def __str__(self):
+        return f"{self.code}: {self.title}"
+
+
+class DefinitionVersion(models.Model):
+    """A version of a KPI's definition; a series break stops baselines, trends and SPC."""
+
+    kpi = models.ForeignKey(Kpi, on_delete=models.CASCADE, related_name="definition_versions")
+    version = models.PositiveSmallIntegerField()
+    applies_from = models.DateField(null=True, blank=True)
+    series_break = models.BooleanField(default=False)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["kpi", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["kpi", "version"], name="definition_version_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.kpi_id} v{self.version}"
+
+
+class Target(models.Model):
+    class Kind(models.TextChoices):
+        THRESHOLD = "threshold", "Standard to meet every period"
+        VALUE_BY_DATE = "value_by_date", "Value by a date"
+        TRAJECTORY = "trajectory", "Trajectory per period"
+        NATIONAL_CONTRIBUTION = "national_contribution", "National total (not a place target)"
+        EXPIRED = "expired", "Expired target of an earlier strategy"
+
+    kpi = models.ForeignKey(Kpi, on_delete=models.CASCADE, related_name="targets")
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    value = models.DecimalField(
+        max_digits=14, decimal_places=4, null=True, blank=True, help_text="Blank: no number set."
+    )
+    comparator = models.CharField(
+        max_length=2, choices=[(">=", "≥"), ("<=", "≤"), ("==", "=")], blank=True
+    )
+    applies_from = models.DateField(null=True, blank=True)
+    due = models.DateField(null=True, blank=True)
+    place = models.ForeignKey(
+        Place, null=True, blank=True, on_delete=models.PROTECT, help_text="Blank: every place."
+    )
+    set_by = models.TextField(help_text="The document or national standard that sets it.")
+    source_document = models.ForeignKey(
+        SourceDocument, null=True, blank=True, on_delete=models.PROTECT
+    )
+    url = models.URLField(max_length=500, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["kpi", "kind", "applies_from"]
+
+    def __str__(self):
+        return f"{self.kpi_id} {self.kind} {self.comparator} {self.value}"
+
+
+class Period(models.Model):
+    """A reporting period with explicit dates and one canonical label."""
+
+    type = models.CharField(max_length=30, choices=PeriodType.choices)
+    start = models.DateField()
+    end = models.DateField()
+    label = models.CharField(max_length=40, unique=True)
+
+    class Meta:
+        ordering = ["end", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["type", "start", "end"], name="period_unique"),
+            models.CheckConstraint(condition=Q(end__gte=models.F("start")), name="period_order"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+
+class Breakdown(models.Model):
+    """A category of an inequalities dimension; every observation has one ("all" for totals)."""
+
+    class Dimension(models.TextChoices):
+        ALL = "all", "All people"
+        SEX = "sex", "Sex"
+        AGE_BAND = "age_band", "Age band"
+        DEPRIVATION_QUINTILE = "deprivation_quintile", "Deprivation quintile"
+        ETHNIC_GROUP = "ethnic_group", "Ethnic group"
+
+    dimension = models.CharField(max_length=30, choices=Dimension.choices)
+    category = models.CharField(max_length=40)
+    label = models.CharField(max_length=100)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["dimension", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["dimension", "category"], name="breakdown_unique"),
+        ]
+
+    def __str__(self):
+        return self.label
+
+
+class Series(models.Model):
+    """One KPI for one place and breakdown; the unit the progress engine recomputes."""
+
+    kpi = models.ForeignKey(Kpi, on_delete=models.CASCADE, related_name="series")
+    place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="series")
+    breakdown = models.ForeignKey(Breakdown, on_delete=models.PROTECT, related_name="series")
+    needs_recompute = models.BooleanField(default=True, db_index=True)
+    computed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "series"
+        constraints = [
+            models.UniqueConstraint(fields=["kpi", "place", "breakdown"], name="series_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.kpi_id}/{self.place_id}/{self.breakdown_id}"
+
+
+class Observation(models.Model):
+    """One version of a value; a correction adds a version, history is never overwritten."""
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="observations")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="observations")
+    version = models.PositiveIntegerField(default=1)
+    is_current = models.BooleanField(default=True)
+    numerator = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    denominator = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    suppressed = models.BooleanField(default=False, help_text="The source withheld the value.")
+    rounded = models.BooleanField(default=False, help_text="The source rounded the counts.")
+    marker = models.CharField(max_length=10, blank=True, help_text="The source's own marker.")
+    note = models.TextField(blank=True)
+    ci_lower = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    ci_upper = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
+    ci_level = models.DecimalField(max_digits=5, decimal_places=4, null=True, blank=True)
+    ci_method = models.CharField(max_length=100, blank=True)
+    denominator_source = models.CharField(max_length=200, blank=True)
+    synthetic = models.BooleanField(default=False, help_text="Demo data, not real figures.")
+    recorded_at = models.DateTimeField()
+    recorded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT)
+    change_reason = models.TextField(blank=True)
+    published_at = models.DateTimeField(
+        null=True, blank=True, help_text="When this version first appeared in a release."
+    )
+
+    class Meta:
+        ordering = ["series", "period", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["series", "period", "version"], name="observation_version_unique"
+            ),
+            # The database, not the application, guarantees one current version per value.
+            models.UniqueConstraint(
+                fields=["series", "period"],
+                condition=Q(is_current=True),
+                name="observation_one_current",
+            ),
+        ]
+        indexes = [models.Index(fields=["period", "series"], name="observation_period_idx")]
+
+    def __str__(self):
+        return f"{self.series_id} {self.period_id} v{self.version}"

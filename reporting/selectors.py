@@ -1,0 +1,46 @@
+"""Reads for the reporting pages, composed from the strategy and KPI apps."""
+
+from django.db.models import Prefetch
+
+from kpis.models import Kpi, Target
+from strategy.models import Deliverable, Priority, Strategy
+from strategy.selectors import CURRENT_STRATEGY
+
+
+def strategy_on_a_page(*, code: str = CURRENT_STRATEGY) -> Strategy:
+    """The strategy with every list the page shows, each priority's KPIs and deliverables.
+
+    A fixed number of queries, whatever the number of priorities, KPIs or deliverables.
+    """
+    priorities = Priority.objects.select_related("theme").prefetch_related(
+        Prefetch("deliverables", queryset=Deliverable.objects.only("id", "code", "title")),
+        Prefetch("kpis", queryset=Kpi.objects.only("id", "code", "title")),
+    )
+    return (
+        Strategy.objects.select_related("source")
+        .prefetch_related(
+            "outcomes",
+            "what_matters",
+            "needs",
+            "actions",
+            "focus_areas",
+            "themes",
+            Prefetch("priorities", queryset=priorities),
+        )
+        .get(code=code)
+    )
+
+
+def kpi_definition_get(*, code: str) -> Kpi:
+    """One KPI with everything its public definition page shows."""
+    return (
+        Kpi.objects.select_related("owner", "disclosure_rule")
+        .prefetch_related(
+            Prefetch("priorities", queryset=Priority.objects.select_related("theme")),
+            "outcomes",
+            "what_matters",
+            "definition_versions",
+            Prefetch("targets", queryset=Target.objects.select_related("source_document", "place")),
+        )
+        .get(code=code)
+    )

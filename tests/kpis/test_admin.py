@@ -1,0 +1,44 @@
+from decimal import Decimal
+
+from kpis.models import Kpi
+from kpis.periods import parse_period
+from kpis.services import (
+    ObservationValues,
+    observation_record,
+    period_get_or_create,
+    series_get_or_create,
+)
+from strategy.access import Role
+from strategy.models import Place
+
+
+def test_observation_versions_are_read_only_in_the_admin(client, catalogue_data, make_user):
+    series = series_get_or_create(
+        kpi=Kpi.objects.get(code="EIP-2WK"), place=Place.objects.get(code="sub-icb-99g")
+    )
+    observation = observation_record(
+        series=series,
+        period=period_get_or_create(parse_period("2023-24 Q2")),
+        values=ObservationValues(numerator=Decimal(3), denominator=Decimal(4)),
+    )
+    client.force_login(make_user("root", Role.ADMINISTRATOR))
+    url = f"/admin/kpis/observation/{observation.pk}/change/"
+    page = client.get(url)
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert client.post(url, {"value": "99"}).status_code == 403
+    assert client.get("/admin/kpis/observation/add/").status_code == 403
+    assert (
+        client.post(
+            f"/admin/kpis/observation/{observation.pk}/delete/", {"post": "yes"}
+        ).status_code
+        == 403
+    )
+    observation.refresh_from_db()
+    assert observation.value is None
+
+
+def test_kpi_definitions_are_editable_by_administrators(client, catalogue_data, make_user):
+    client.force_login(make_user("root", Role.ADMINISTRATOR))
+    kpi = Kpi.objects.get(code="EIP-2WK")
+    assert client.get(f"/admin/kpis/kpi/{kpi.pk}/change/").status_code == 200
