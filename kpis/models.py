@@ -250,6 +250,9 @@ class Series(models.Model):
     breakdown = models.ForeignKey(Breakdown, on_delete=models.PROTECT, related_name="series")
     needs_recompute = models.BooleanField(default=True, db_index=True)
     computed_at = models.DateTimeField(null=True, blank=True)
+    # SPC limits: by default from every point of a segment (series breaks rebase); an analyst
+    # may fix them after the first N points (at least 12) without touching the baseline.
+    spc_fix_after_n_points = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         verbose_name_plural = "series"
@@ -305,3 +308,85 @@ class Observation(models.Model):
 
     def __str__(self):
         return f"{self.series_id} {self.period_id} v{self.version}"
+
+
+class VerdictRuleTable(models.Model):
+    """The Strategy Implementation Group's rules from assessment results to a verdict.
+
+    Each version is kept; the active one is used. Rules are evaluated in order and the first
+    whose conditions all hold gives the verdict. Changing the rules is data, not code.
+    """
+
+    version = models.PositiveIntegerField(unique=True)
+    rules = models.JSONField()
+    is_active = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_active"], condition=Q(is_active=True), name="one_active_rule_table"
+            )
+        ]
+
+    def __str__(self):
+        return f"Verdict rules v{self.version}"
+
+
+class Assessment(models.Model):
+    """Precomputed statistics and verdict for one series and period; pages only read these."""
+
+    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="assessments")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="assessments")
+    is_latest = models.BooleanField(default=False)
+    value = models.FloatField(null=True)
+    numerator = models.FloatField(null=True)
+    denominator = models.FloatField(null=True)
+    lower95 = models.FloatField(null=True)
+    upper95 = models.FloatField(null=True)
+    lower998 = models.FloatField(null=True)
+    upper998 = models.FloatField(null=True)
+    interval_method = models.CharField(max_length=60, blank=True)
+    public_suppressed = models.BooleanField(default=False)
+    suppression_reason = models.CharField(max_length=120, blank=True)
+    baseline_label = models.CharField(max_length=40, blank=True)
+    baseline_value = models.FloatField(null=True)
+    baseline_first_available = models.BooleanField(default=False)
+    baseline_pandemic_affected = models.BooleanField(default=False)
+    change = models.FloatField(null=True)
+    change_lower = models.FloatField(null=True)
+    change_upper = models.FloatField(null=True)
+    change_method = models.CharField(max_length=60, blank=True)
+    change_category = models.CharField(max_length=40, blank=True)
+    change_reason = models.CharField(max_length=120, blank=True)
+    benchmark_england = models.CharField(max_length=20, blank=True)
+    benchmark_rest_of_set = models.CharField(max_length=20, blank=True)
+    spc_mean = models.FloatField(null=True)
+    spc_lower_limit = models.FloatField(null=True)
+    spc_upper_limit = models.FloatField(null=True)
+    spc_point_type = models.CharField(max_length=40, blank=True)
+    spc_special_cause = models.CharField(max_length=40, blank=True)
+    spc_trial_limits = models.BooleanField(default=False)
+    spc_reason = models.CharField(max_length=160, blank=True)
+    assurance = models.CharField(max_length=20, blank=True)
+    target_kind = models.CharField(max_length=30, blank=True)
+    target_value = models.FloatField(null=True)
+    progress_share = models.FloatField(null=True)
+    progress_status = models.CharField(max_length=30, blank=True)
+    periods_met_share = models.FloatField(null=True)
+    verdict = models.CharField(max_length=30)
+    verdict_reason = models.CharField(max_length=200, blank=True)
+    rule_table = models.ForeignKey(VerdictRuleTable, on_delete=models.PROTECT)
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["series", "period"], name="assessment_unique"),
+        ]
+        indexes = [models.Index(fields=["is_latest", "series"], name="assessment_latest_idx")]
+
+    def __str__(self):
+        return f"{self.series_id} {self.period_id}: {self.verdict}"

@@ -34,6 +34,7 @@ from .models import (
     Series,
     Target,
 )
+from .recompute import progress_recompute_enqueue, series_mark_dirty, verdict_rules_ensure_default
 
 CURRENT_STRATEGY = "set-2023-28"
 
@@ -232,6 +233,10 @@ def catalogue_load(*, directory: Path) -> LoadReport:
     catalogue = _read(directory / "catalogue.yaml")
     kpis_load(data=catalogue, report=report)
     priority_deliverables_load(data=catalogue, report=report)
+    verdict_rules_ensure_default(path=directory / "verdict_rules.yaml")
+    # Definitions or targets may have changed: every stored assessment is recomputed.
+    series_mark_dirty()
+    progress_recompute_enqueue()
     return report
 
 
@@ -298,6 +303,7 @@ def observation_record(
     observation.full_clean(validate_constraints=False)
     observation.save()
     Series.objects.filter(pk=series.pk).update(needs_recompute=True)
+    progress_recompute_enqueue()
     return observation
 
 
@@ -443,6 +449,7 @@ def _demo_write(data, *, as_of) -> int:
     ]
     Observation.objects.bulk_create(observations, batch_size=5000)
     _demo_revision()
+    progress_recompute_enqueue()
     return len(observations)
 
 

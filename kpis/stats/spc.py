@@ -65,7 +65,7 @@ RUN_LENGTH = 7
 MIN_LIMIT_POINTS = 12
 DEFAULT_MIN_DENOMINATOR = 30
 ACCEPTED_TIME_STRUCTURES = ("discrete", "snapshot")
-REFUSED_TIME_STRUCTURES = ("rolling", "ytd", "year_to_date", "cumulative")
+REFUSED_TIME_STRUCTURES = ("rolling", "ytd", "year_to_date", "cumulative", "pooled")
 
 SPECIAL_CAUSE_TYPES = (
     "common_cause",

@@ -90,3 +90,23 @@ def test_what_the_source_suppressed_stays_suppressed():
     )
     assert marked["suppressed"].tolist() == [True]
     assert marked["suppression_reason"][0] == "suppressed by the source"
+
+
+def test_each_sources_own_rule_is_applied(catalogue_data):
+    from kpis.models import DisclosureRule
+
+    def public(code, statistic, numerator, denominator, value):
+        rule = Rule.from_model(DisclosureRule.objects.get(code=code))
+        return disclose(rows((numerator, denominator, value)), statistic=statistic, rule=rule)
+
+    # MHSDS: 3 of 40 suppressed; 0 of 40 also hidden (its CYP outputs show a true zero as *).
+    assert public("nhse-mh-statistics", "proportion", 3, 40, 7.5)["suppressed"][0]
+    assert public("nhse-mh-statistics", "proportion", 0, 40, 0.0)["suppressed"][0]
+    # Home Office: a true zero in police cells is published as 0.
+    police = public("home-office-police-powers", "count", 0, None, 0)
+    assert not police["suppressed"][0] and police["public_value"][0] == 0
+    # Fingertips: a rate from 9 deaths is not shown.
+    assert public("ohid-fingertips", "dsr", 9, 150000, 6.0)["suppressed"][0]
+    # Local returns: 1 to 4 suppressed, a true zero shown.
+    assert public("local-return", "count", 4, None, 4)["suppressed"][0]
+    assert public("local-return", "count", 0, None, 0)["public_value"][0] == 0

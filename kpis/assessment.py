@@ -1,0 +1,616 @@
+"""One assessment per KPI, place and period: intervals, baseline, change, benchmarks, SPC,
+progress to target, and a verdict from the Strategy Implementation Group's rule table.
+
+Pure module: pandas frames in and out, vectorised over every series at once. The progress
+engine (kpis.progress) loads the frames from the database and stores the result.
+
+Input frames
+------------
+``obs``: one row per series and period: series, kpi, place, label, period_start, period_end
+(datetime64), numerator, denominator, value, source_suppressed, ci_lower, ci_upper (a
+published 95% interval, if any), fix_after_n_points (per series, may be NaN).
+
+``kpis``: one row per KPI code (index): statistic, multiplier, direction, time_structure,
+baseline_rule, baseline_label, breaks (list of dates), target_kind, target_value,
+target_applies_from, target_due, lag_days, rule (kpis.disclosure.Rule).
+
+``places``: one row per place code (index): total (the code of the SET place on the same
+geography basis, or None), is_total, valid_to (the date a replaced place ended, or None).
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from . import periods
+from .disclosure import disclose
+from .stats import (
+    classify_change,
+    compare_to_benchmark_two_levels,
+    crude_rate,
+    difference_from_intervals,
+    distance_achieved,
+    isr,
+    newcombe_difference,
+    poisson_count_bounds,
+    proportion,
+    rate_ratio,
+    spc_frame,
+)
+from .stats.spc import SpcTrialLimitsWarning
+from .timeseries import derive
+
+RATIO_STATISTICS = ("crude_rate", "isr", "count")
+PUBLISHED_INTERVAL_STATISTICS = ("dsr", "survey_estimate", "mean", "median", "score", "pp_gap")
+ADDITIVE_STATISTICS = ("proportion", "crude_rate", "isr")
+SPC_DIRECTIONS = {
+    "higher_is_better": "increase",
+    "lower_is_better": "decrease",
+    "neutral": "neutral",
+}
+ENGLAND = "england"
+
+
+@dataclass(frozen=True)
+class Rule:
+    when: dict
+    verdict: str
+    reason: str
+
+
+def _per_kpi(obs: pd.DataFrame, kpis: pd.DataFrame, column: str) -> pd.Series:
+    return obs["kpi"].map(kpis[column])
+
+
+# 1. Intervals ------------------------------------------------------------------------------
+
+
+def add_intervals(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+    """95% and 99.8% intervals by each KPI's statistic; published intervals where that is all."""
+    out = obs.copy()
+    statistic = _per_kpi(out, kpis, "statistic").to_numpy()
+    multiplier = _per_kpi(out, kpis, "multiplier").astype(float).to_numpy()
+    x = out["numerator"].to_numpy(float)
+    n = out["denominator"].to_numpy(float)
+    for level, suffix in ((0.95, "95"), (0.998, "998")):
+        lower = np.full(len(out), np.nan)
+        upper = np.full(len(out), np.nan)
+        method = np.full(len(out), "", dtype=object)
+        mask = statistic == "proportion"
+        if mask.any():
+            result = proportion(x[mask], n[mask], level, multiplier[mask])
+            lower[mask], upper[mask], method[mask] = result.lower, result.upper, "Wilson score"
+        mask = statistic == "crude_rate"
+        if mask.any():
+            result = crude_rate(x[mask], n[mask], level, multiplier[mask])
+            lower[mask], upper[mask], method[mask] = result.lower, result.upper, result.method
+        mask = statistic == "isr"
+        if mask.any():
+            result = isr(x[mask], n[mask], level, refvalue=multiplier[mask])
+            lower[mask], upper[mask], method[mask] = result.lower, result.upper, result.method
+        mask = (statistic == "count") & ~np.isnan(x)
+        if mask.any():
+            low, high, how = poisson_count_bounds(x[mask], level)
+            lower[mask], upper[mask], method[mask] = low, high, how
+        if suffix == "95":
+            published = np.isin(statistic, PUBLISHED_INTERVAL_STATISTICS)
+            lower[published] = out["ci_lower"].to_numpy(float)[published]
+            upper[published] = out["ci_upper"].to_numpy(float)[published]
+            has = published & ~np.isnan(lower)
+            method[has] = "published by the source"
+            out["interval_method"] = method
+        out[f"lower{suffix}"] = lower
+        out[f"upper{suffix}"] = upper
+    return out
+
+
+# 2. Disclosure -----------------------------------------------------------------------------
+
+
+def add_disclosure(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+    """Whether the public may see each value, by the source's own rule."""
+    out = obs.copy()
+    out["public_suppressed"] = False
+    out["suppression_reason"] = ""
+    for code, rows in out.groupby("kpi", sort=False):
+        kpi = kpis.loc[code]
+        shown = disclose(rows, statistic=kpi["statistic"], rule=kpi["rule"])
+        out.loc[rows.index, "public_suppressed"] = shown["suppressed"].to_numpy()
+        out.loc[rows.index, "suppression_reason"] = shown["suppression_reason"].to_numpy()
+    return out
+
+
+# 3. Segments and baselines -----------------------------------------------------------------
+
+
+def add_segments(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+    """Number each series' stretch between series breaks; nothing compares across them."""
+    out = obs.copy()
+    out["segment"] = 0
+    for code, rows in out.groupby("kpi", sort=False):
+        breaks = sorted(kpis.loc[code, "breaks"] or [])
+        if breaks:
+            edges = np.array([np.datetime64(b, "ns") for b in breaks])
+            starts = rows["period_start"].to_numpy("datetime64[ns]")
+            out.loc[rows.index, "segment"] = np.searchsorted(edges, starts, side="right")
+    return out
+
+
+def _canonical(label: str) -> str | None:
+    try:
+        return periods.parse_period(label).label
+    except periods.PeriodParseError:
+        return None
+
+
+BASELINE_LABELS = {
+    "financial_year_2020_21": "2020-21",
+    "twelve_months_to_march_2021": "12 months to Mar 2021",
+}
+
+
+def add_baselines(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+    """The baseline of each row's series and segment, by its KPI's rule.
+
+    1. The rule's own period (2020-21; 12 months to March 2021; the stated pooled period),
+       taken as published or, for sub-annual discrete KPIs, derived as the 2020-21 total.
+    2. Otherwise (no such value, or a series break after it) the segment's first period,
+       flagged as first available.
+    """
+    out = obs.copy()
+    rule = _per_kpi(out, kpis, "baseline_rule")
+    wanted = rule.map(BASELINE_LABELS)
+    pooled = rule == "pooled_period"
+    if pooled.any():
+        labels = _per_kpi(out, kpis, "baseline_label")[pooled].map(_canonical)
+        wanted[pooled] = labels
+    candidates = out[out["label"] == wanted][
+        [
+            "series",
+            "segment",
+            "label",
+            "period_start",
+            "period_end",
+            "numerator",
+            "denominator",
+            "value",
+        ]
+    ]
+    derived = _derived_2020_21(out, kpis)
+    candidates = pd.concat([candidates, derived], ignore_index=True)
+    candidates = candidates.drop_duplicates(["series", "segment"], keep="first")
+    firsts = (
+        out.sort_values("period_end")
+        .drop_duplicates(["series", "segment"], keep="first")[
+            [
+                "series",
+                "segment",
+                "label",
+                "period_start",
+                "period_end",
+                "numerator",
+                "denominator",
+                "value",
+            ]
+        ]
+        .assign(first_available=True)
+    )
+    chosen = pd.concat([candidates.assign(first_available=False), firsts], ignore_index=True)
+    chosen = chosen.drop_duplicates(["series", "segment"], keep="first").rename(
+        columns={
+            "label": "baseline_label",
+            "period_start": "baseline_start",
+            "period_end": "baseline_end",
+            "numerator": "baseline_numerator",
+            "denominator": "baseline_denominator",
+            "value": "baseline_value",
+        }
+    )
+    out = out.merge(chosen, on=["series", "segment"], how="left")
+    for column in ("baseline_start", "baseline_end"):
+        out[column] = pd.to_datetime(out[column])
+    out["baseline_first_available"] = out["first_available"].fillna(False).astype(bool)
+    out = out.drop(columns="first_available")
+    pandemic_start = np.datetime64(periods.PANDEMIC_AFFECTED.start, "ns")
+    pandemic_end = np.datetime64(periods.PANDEMIC_AFFECTED.end, "ns")
+    out["baseline_pandemic_affected"] = (out["baseline_start"] <= pandemic_end) & (
+        out["baseline_end"] >= pandemic_start
+    )
+    return out
+
+
+def _derived_2020_21(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+    """2020-21 totals derived from the sub-annual periods of discrete and period-end KPIs."""
+    pieces = []
+    rule = _per_kpi(obs, kpis, "baseline_rule")
+    eligible = obs[(rule == "financial_year_2020_21") & (obs["segment"] == 0)]
+    eligible = eligible[
+        (eligible["period_end"] <= pd.Timestamp("2021-03-31"))
+        & (eligible["period_start"] >= pd.Timestamp("2020-04-01"))
+    ]
+    for code, rows in eligible.groupby("kpi", sort=False):
+        structure = kpis.loc[code, "time_structure"]
+        if structure.startswith("pooled"):
+            continue
+        years = derive(
+            rows,
+            time_structure=structure,
+            to=periods.FINANCIAL_YEAR,
+            multiplier=float(kpis.loc[code, "multiplier"]),
+        )
+        years = years[years["label"] == "2020-21"]
+        if years.empty:
+            continue
+        pieces.append(
+            years.assign(
+                segment=0,
+                period_start=pd.Timestamp("2020-04-01"),
+                period_end=pd.Timestamp("2021-03-31"),
+            )[
+                [
+                    "series",
+                    "segment",
+                    "label",
+                    "period_start",
+                    "period_end",
+                    "numerator",
+                    "denominator",
+                    "value",
+                ]
+            ]
+        )
+    if not pieces:
+        return pd.DataFrame(
+            columns=[
+                "series",
+                "segment",
+                "label",
+                "period_start",
+                "period_end",
+                "numerator",
+                "denominator",
+                "value",
+            ]
+        )
+    return pd.concat(pieces, ignore_index=True)
+
+
+# 4. Change since baseline ------------------------------------------------------------------
+
+
+def _months(start: pd.Series, end: pd.Series) -> np.ndarray:
+    return ((end.dt.year - start.dt.year) * 12 + end.dt.month - start.dt.month + 1).to_numpy(float)
+
+
+def add_change(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+    """Change from the baseline with its interval; not tested where periods overlap."""
+    out = obs.copy()
+    size = len(out)
+    statistic = _per_kpi(out, kpis, "statistic").to_numpy()
+    multiplier = _per_kpi(out, kpis, "multiplier").astype(float).to_numpy()
+    change = np.full(size, np.nan)
+    lower = np.full(size, np.nan)
+    upper = np.full(size, np.nan)
+    method = np.full(size, "", dtype=object)
+    null_value = np.zeros(size)
+    x1, n1 = out["numerator"].to_numpy(float), out["denominator"].to_numpy(float)
+    x2 = out["baseline_numerator"].to_numpy(float)
+    n2 = out["baseline_denominator"].to_numpy(float)
+    mask = statistic == "proportion"
+    if mask.any():
+        result = newcombe_difference(x1[mask], n1[mask], x2[mask], n2[mask])
+        change[mask] = result.value * multiplier[mask]
+        lower[mask] = result.lower * multiplier[mask]
+        upper[mask] = result.upper * multiplier[mask]
+        method[mask] = "difference, Newcombe hybrid score"
+    # Counts are compared per month of the period, so a month compares with a year.
+    exposure_now = _months(out["period_start"], out["period_end"])
+    exposure_base = _months(out["baseline_start"], out["baseline_end"])
+    count = statistic == "count"
+    n1 = np.where(count, exposure_now, n1)
+    n2 = np.where(count, exposure_base, n2)
+    if count.any():
+        x1 = np.where(count, np.where(np.isnan(x1), out["value"].to_numpy(float), x1), x1)
+        base_value = out["baseline_value"].to_numpy(float)
+        x2 = np.where(count, np.where(np.isnan(x2), base_value, x2), x2)
+    mask = np.isin(statistic, RATIO_STATISTICS) & (x1 >= 0) & (x2 >= 0) & (n1 > 0) & (n2 > 0)
+    if mask.any():
+        result = rate_ratio(x1[mask], n1[mask], x2[mask], n2[mask])
+        change[mask], lower[mask], upper[mask] = result.value, result.lower, result.upper
+        method[mask] = "rate ratio, " + result.method.astype(object)
+        null_value[mask] = 1.0
+    mask = np.isin(statistic, PUBLISHED_INTERVAL_STATISTICS)
+    if mask.any():
+        base = out.set_index(["series", "label"])[["ci_lower", "ci_upper"]]
+        keys = pd.MultiIndex.from_arrays([out["series"], out["baseline_label"]])
+        base_ci = base.reindex(keys)
+        result = difference_from_intervals(
+            out["value"].to_numpy(float)[mask],
+            out["ci_lower"].to_numpy(float)[mask],
+            out["ci_upper"].to_numpy(float)[mask],
+            out["baseline_value"].to_numpy(float)[mask],
+            base_ci["ci_lower"].to_numpy(float)[mask],
+            base_ci["ci_upper"].to_numpy(float)[mask],
+        )
+        change[mask], lower[mask], upper[mask] = result.value, result.lower, result.upper
+        method[mask] = result.method
+    overlapping = (out["period_start"] <= out["baseline_end"]).to_numpy() & (
+        out["period_end"] >= out["baseline_start"]
+    ).to_numpy()
+    verdict = classify_change(lower - null_value, upper - null_value, overlapping=overlapping)
+    category = np.asarray(verdict.category, dtype=object)
+    reason = np.asarray(verdict.reason, dtype=object)
+    at_baseline = (out["label"] == out["baseline_label"]).to_numpy()
+    reason[at_baseline] = "this is the baseline period"
+    category[at_baseline] = "not_tested"
+    sign = (
+        _per_kpi(out, kpis, "direction")
+        .map({"higher_is_better": 1, "lower_is_better": -1, "neutral": 0})
+        .to_numpy()
+    )
+    direction = np.select(
+        [
+            (category == "significant_increase") & (sign > 0),
+            (category == "significant_decrease") & (sign < 0),
+            (category == "significant_increase") & (sign < 0),
+            (category == "significant_decrease") & (sign > 0),
+        ],
+        ["better", "better", "worse", "worse"],
+        "",
+    )
+    out["change"], out["change_lower"], out["change_upper"] = change, lower, upper
+    out["change_method"] = method
+    out["change_category"] = category
+    out["change_reason"] = reason
+    out["change_direction"] = direction
+    return out
+
+
+# 5. Benchmarks -----------------------------------------------------------------------------
+
+
+def add_benchmarks(obs: pd.DataFrame, kpis: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
+    """Compare each place with England and with the rest of SET, at 95% and 99.8%.
+
+    The rest of SET is the SET total on the same basis minus the place itself: a place that
+    is most of SET would otherwise always look similar to it.
+    """
+    out = obs.copy()
+    direction = _per_kpi(out, kpis, "direction").to_numpy()
+    england = out[out["place"] == ENGLAND].set_index(["kpi", "label"])["value"]
+    keys = pd.MultiIndex.from_arrays([out["kpi"], out["label"]])
+    bench = england.reindex(keys).to_numpy(float)
+    out["benchmark_england"] = _compare(out, bench, direction)
+    out.loc[out["place"] == ENGLAND, "benchmark_england"] = ""
+    total = out["place"].map(places["total"])
+    statistic = _per_kpi(out, kpis, "statistic")
+    eligible = total.notna() & (total != out["place"]) & statistic.isin(ADDITIVE_STATISTICS)
+    totals = out.set_index(["kpi", "label", "place"])[["numerator", "denominator"]]
+    total_keys = pd.MultiIndex.from_arrays([out["kpi"], out["label"], total.fillna("")])
+    total_values = totals.reindex(total_keys)
+    rest_numerator = total_values["numerator"].to_numpy(float) - out["numerator"].to_numpy(float)
+    rest_denominator = total_values["denominator"].to_numpy(float) - out["denominator"].to_numpy(
+        float
+    )
+    multiplier = _per_kpi(out, kpis, "multiplier").astype(float).to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rest = np.where(
+            rest_denominator > 0, rest_numerator / rest_denominator * multiplier, np.nan
+        )
+    rest[~eligible.to_numpy()] = np.nan
+    out["rest_of_set_value"] = rest
+    out["benchmark_rest_of_set"] = _compare(out, rest, direction)
+    return out
+
+
+def _compare(out: pd.DataFrame, benchmark: np.ndarray, direction: np.ndarray) -> np.ndarray:
+    result = np.full(len(out), "", dtype=object)
+    usable = ~np.isnan(benchmark) & ~np.isnan(out["lower95"].to_numpy(float))
+    if usable.any():
+        result[usable] = compare_to_benchmark_two_levels(
+            out["lower95"].to_numpy(float)[usable],
+            out["upper95"].to_numpy(float)[usable],
+            out["lower998"].to_numpy(float)[usable],
+            out["upper998"].to_numpy(float)[usable],
+            benchmark[usable],
+            direction[usable],
+        )
+    return result
+
+
+# 6. SPC ------------------------------------------------------------------------------------
+
+
+def add_spc(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+    """XmR limits per series; a series break starts new limits; refusals carry their reason."""
+    out = obs.sort_values(["series", "period_end"]).reset_index(drop=True)
+    first_of_segment = out["segment"] != out.groupby("series")["segment"].shift(1)
+    out["rebase"] = first_of_segment & out["series"].eq(out["series"].shift(1))
+    threshold = _per_kpi(out, kpis, "target_kind") == "threshold"
+    target = _per_kpi(out, kpis, "target_value").astype(float).where(threshold)
+    statistic = _per_kpi(out, kpis, "statistic")
+    missing = out["value"].isna() | out["source_suppressed"].astype(bool)
+    spc_input = out.assign(
+        _value=out["value"].astype(float).where(~missing),
+        _missing=missing,
+        _denominator=out["denominator"].astype(float).where(statistic == "proportion"),
+        _order=out["period_end"],
+    )
+    fix = spc_input["fix_after_n_points"]
+    with warnings.catch_warnings():
+        # Trial limits are flagged on each row (spc_trial_limits) rather than warned about.
+        warnings.simplefilter("ignore", SpcTrialLimitsWarning)
+        points = spc_frame(
+            spc_input,
+            series_key="series",
+            order="_order",
+            value="_value",
+            improvement_direction=_per_kpi(out, kpis, "direction").map(SPC_DIRECTIONS).to_numpy(),
+            target=target.to_numpy(float),
+            time_structure=_per_kpi(out, kpis, "time_structure").to_numpy(),
+            fix_after_n_points=None if fix.isna().all() else fix.to_numpy(float),
+            rebase="rebase",
+            missing="_missing",
+            denominator="_denominator",
+            not_applicable="mark",
+        )
+    out["spc_mean"] = points["mean"].to_numpy(float)
+    out["spc_lower_limit"] = points["lpl"].to_numpy(float)
+    out["spc_upper_limit"] = points["upl"].to_numpy(float)
+    out["spc_point_type"] = _text(points["point_type"])
+    out["spc_special_cause"] = _text(points["special_cause_type"])
+    out["spc_trial_limits"] = points["trial_limits"].fillna(False).astype(bool).to_numpy()
+    out["spc_reason"] = _text(points["not_applicable_reason"])
+    out["assurance"] = _text(points["assurance"])
+    return out.drop(columns="rebase")
+
+
+def _text(column) -> np.ndarray:
+    return pd.Series(column).astype(object).where(pd.Series(column).notna(), "").to_numpy()
+
+
+# 7. Progress to target ---------------------------------------------------------------------
+
+
+def add_progress(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+    """Distance achieved for a value-by-date target; share of periods met for a standard."""
+    out = obs.copy()
+    kind = _per_kpi(out, kpis, "target_kind").fillna("")
+    target = _per_kpi(out, kpis, "target_value").astype(float)
+    applies_from = pd.to_datetime(_per_kpi(out, kpis, "target_applies_from"))
+    direction = _per_kpi(out, kpis, "direction").to_numpy()
+    out["target_kind"] = kind.to_numpy()
+    out["target_value"] = target.where(kind != "").to_numpy(float)
+    share = np.full(len(out), np.nan)
+    status = np.full(len(out), "", dtype=object)
+    by_date = (kind == "value_by_date").to_numpy()
+    if by_date.any():
+        result = distance_achieved(
+            out["baseline_value"].to_numpy(float)[by_date],
+            out["value"].to_numpy(float)[by_date],
+            target.to_numpy(float)[by_date],
+            direction[by_date],
+        )
+        share[by_date] = result.share
+        status[by_date] = result.status
+    out["progress_share"] = share
+    out["progress_status"] = status
+    standard = (kind == "threshold") & (applies_from.isna() | (out["period_start"] >= applies_from))
+    sign = pd.Series(direction).map({"higher_is_better": 1, "lower_is_better": -1}).to_numpy()
+    values = out["value"].to_numpy(float)
+    met = np.where(sign < 0, values <= target.to_numpy(float), values >= target.to_numpy(float))
+    counted = standard.to_numpy() & ~np.isnan(values) & ~np.isnan(sign.astype(float))
+    ordered = out.assign(_met=met & counted, _counted=counted).sort_values(["series", "period_end"])
+    running = ordered.groupby("series")[["_met", "_counted"]].cumsum()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = running["_met"] / running["_counted"].where(running["_counted"] > 0)
+    out["periods_met_share"] = ratio.reindex(out.index).where(standard).to_numpy(float)
+    return out
+
+
+# 8. Assessability and verdicts -------------------------------------------------------------
+
+
+def add_assessability(
+    obs: pd.DataFrame, kpis: pd.DataFrame, places: pd.DataFrame, *, as_of: date
+) -> pd.DataFrame:
+    """Whether a verdict can be given, and if not the first reason why."""
+    out = obs.copy()
+    latest_end = out.groupby("series")["period_end"].transform("max")
+    out["is_latest"] = out["period_end"] == latest_end
+    lag = _per_kpi(out, kpis, "lag_days").fillna(90).astype(float).to_numpy()
+    length = (out["period_end"] - out["period_start"]).dt.days.to_numpy(float)
+    expected_by = out["period_end"].to_numpy("datetime64[ns]") + (
+        (lag + length + 90) * 86400e9
+    ).astype("timedelta64[ns]")
+    overdue = out["is_latest"].to_numpy() & (expected_by < np.datetime64(as_of, "ns"))
+    ended = out["place"].map(places["valid_to"]).notna().to_numpy()
+    stale = overdue & ~ended
+    segment_points = out.groupby(["series", "segment"])["value"].transform("count").to_numpy()
+    nothing_to_compare = (
+        (out["change_category"] == "not_tested").to_numpy()
+        & (out["spc_point_type"] == "").to_numpy()
+        & ~(out["target_kind"].isin(["threshold", "value_by_date"])).to_numpy()
+    )
+    conditions = [
+        out["source_suppressed"].astype(bool).to_numpy(),
+        out["value"].isna().to_numpy(),
+        stale,
+        (out["segment"] > 0).to_numpy() & (segment_points < 2),
+        nothing_to_compare,
+    ]
+    reasons = [
+        "suppressed by the source",
+        "no value for this period",
+        "stale data: a newer period should have been published",
+        "series break: too few points since the break",
+        "too few points: nothing to compare with yet",
+    ]
+    detail = (
+        "nothing to compare with: change "
+        + out["change_reason"].replace("", "not tested").astype(str)
+        + "; SPC "
+        + out["spc_reason"].replace("", "not available").astype(str)
+    ).to_numpy()
+    reasons[-1] = detail
+    out["cannot_assess_reason"] = np.select(conditions, reasons, "").astype(object)
+    out["assessable"] = out["cannot_assess_reason"] == ""
+    out["benchmark_worse"] = (out["benchmark_rest_of_set"] == "worse_99_8") | (
+        out["benchmark_england"] == "worse_99_8"
+    )
+    return out
+
+
+def apply_rules(frame: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
+    """The first rule whose conditions all hold gives each row its verdict and reason."""
+    out = frame.copy()
+    verdict = pd.Series("", index=out.index, dtype=object)
+    reason = pd.Series("", index=out.index, dtype=object)
+    for rule in rules:
+        match = verdict == ""
+        for column, allowed in rule.when.items():
+            match &= out[column].isin(list(allowed))
+        verdict[match] = rule.verdict
+        reason[match] = _fill(rule.reason, out.loc[match])
+    out["verdict"] = verdict.replace("", "no_significant_change")
+    out["verdict_reason"] = reason
+    return out
+
+
+def _fill(template: str, rows: pd.DataFrame) -> pd.Series:
+    """Fill "{column}" placeholders from each row's own columns, vectorised."""
+    parts = re.split(r"{(\w+)}", template)
+    text = pd.Series(parts[0], index=rows.index, dtype=object)
+    for i in range(1, len(parts), 2):
+        text = text + rows[parts[i]].astype(str) + parts[i + 1]
+    return text
+
+
+def assess(
+    obs: pd.DataFrame,
+    kpis: pd.DataFrame,
+    places: pd.DataFrame,
+    rules: list[Rule],
+    *,
+    as_of: date,
+) -> pd.DataFrame:
+    """Every step above, in order, for all series in ``obs``."""
+    if obs.empty:
+        return obs.assign(verdict=pd.Series(dtype=object))
+    frame = obs.reset_index(drop=True)
+    frame = add_intervals(frame, kpis)
+    frame = add_disclosure(frame, kpis)
+    frame = add_segments(frame, kpis)
+    frame = add_baselines(frame, kpis)
+    frame = add_change(frame, kpis)
+    frame = add_benchmarks(frame, kpis, places)
+    frame = add_spc(frame, kpis)
+    frame = add_progress(frame, kpis)
+    frame = add_assessability(frame, kpis, places, as_of=as_of)
+    return apply_rules(frame, rules)

@@ -1,0 +1,199 @@
+"""The assessment pipeline on small frames whose results are worked out by hand."""
+
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from kpis import periods
+from kpis.assessment import (
+    Rule,
+    add_baselines,
+    add_benchmarks,
+    add_change,
+    add_intervals,
+    add_progress,
+    add_segments,
+    apply_rules,
+    assess,
+)
+from kpis.disclosure import Rule as DisclosureRule
+
+
+def kpi_frame(**overrides):
+    row = {
+        "statistic": "proportion",
+        "multiplier": 100.0,
+        "direction": "higher_is_better",
+        "time_structure": "discrete",
+        "baseline_rule": "financial_year_2020_21",
+        "baseline_label": "2020-21",
+        "breaks": [],
+        "target_kind": None,
+        "target_value": np.nan,
+        "target_applies_from": None,
+        "target_due": None,
+        "lag_days": 60,
+        "rule": DisclosureRule(min_count=5, zero_shown=True),
+    }
+    row.update(overrides)
+    return pd.DataFrame([row], index=pd.Index(["K"], name="code"))
+
+
+PLACES = pd.DataFrame(
+    {
+        "total": ["set", "set", "set", None],
+        "is_total": [False, False, True, False],
+        "valid_to": [None, None, None, None],
+    },
+    index=["southend", "thurrock", "set", "england"],
+)
+
+
+def obs(rows, series=1, place="southend"):
+    """Rows of (period label, numerator, denominator) for one series."""
+    records = []
+    for label, numerator, denominator in rows:
+        spec = periods.parse_period(label)
+        records.append(
+            {
+                "series": series,
+                "period": label,
+                "kpi": "K",
+                "place": place,
+                "label": spec.label,
+                "period_start": pd.Timestamp(spec.start),
+                "period_end": pd.Timestamp(spec.end),
+                "numerator": float(numerator),
+                "denominator": float(denominator),
+                "value": numerator / denominator * 100,
+                "source_suppressed": False,
+                "ci_lower": np.nan,
+                "ci_upper": np.nan,
+                "fix_after_n_points": np.nan,
+            }
+        )
+    return pd.DataFrame.from_records(records)
+
+
+def test_rest_of_set_benchmark_excludes_the_place_itself():
+    # Southend 45/50 = 90%; SET 100/200, so the rest of SET is 55/150 = 36.7%.
+    # Wilson 99.8% for 45/50 (z = 3.0902): centre (0.9 + z²/100) / (1 + z²/50) = 0.8358,
+    # half-width z·sqrt(0.9·0.1/50 + z²/10000) / (1 + z²/50) = 0.1362, lower 69.96% > 36.7%.
+    frame = pd.concat(
+        [obs([("2023-24", 45, 50)]), obs([("2023-24", 100, 200)], series=2, place="set")],
+        ignore_index=True,
+    )
+    kpis = kpi_frame()
+    result = add_benchmarks(add_intervals(frame, kpis), kpis, PLACES)
+    southend = result[result["place"] == "southend"].iloc[0]
+    assert southend["rest_of_set_value"] == pytest.approx(55 / 150 * 100)
+    assert southend["benchmark_rest_of_set"] == "better_99_8"
+    assert southend["lower998"] == pytest.approx(69.96, abs=0.01)
+    # SET is not compared with itself.
+    assert result[result["place"] == "set"].iloc[0]["benchmark_rest_of_set"] == ""
+
+
+def test_lower_is_better_reverses_the_benchmark_words():
+    frame = pd.concat(
+        [obs([("2023-24", 45, 50)]), obs([("2023-24", 100, 200)], series=2, place="set")],
+        ignore_index=True,
+    )
+    kpis = kpi_frame(direction="lower_is_better")
+    result = add_benchmarks(add_intervals(frame, kpis), kpis, PLACES)
+    assert result.iloc[0]["benchmark_rest_of_set"] == "worse_99_8"
+
+
+def test_quarterly_baseline_is_the_2020_21_total_and_change_uses_newcombe():
+    frame = obs(
+        [
+            ("2020-21 Q1", 10, 50),
+            ("2020-21 Q2", 10, 50),
+            ("2020-21 Q3", 10, 50),
+            ("2020-21 Q4", 10, 50),
+            ("2023-24 Q1", 40, 50),
+        ]
+    )
+    kpis = kpi_frame()
+    result = add_change(add_baselines(add_segments(frame, kpis), kpis), kpis)
+    latest = result[result["label"] == "2023-24 Q1"].iloc[0]
+    # Baseline 40/200 = 20%; now 40/50 = 80%: a difference of 60 percentage points.
+    assert (latest["baseline_label"], latest["baseline_value"]) == ("2020-21", 20.0)
+    assert latest["baseline_pandemic_affected"]
+    assert latest["change"] == pytest.approx(60.0)
+    assert latest["change_category"] == "significant_increase"
+    assert latest["change_direction"] == "better"
+    # Quarters inside the baseline year overlap it: not tested.
+    inside = result[result["label"] == "2020-21 Q2"].iloc[0]
+    assert inside["change_category"] == "not_tested"
+
+
+def test_a_series_break_restarts_the_baseline():
+    frame = obs([("2020-21", 10, 100), ("2021-22", 20, 100), ("2022-23", 30, 100)])
+    kpis = kpi_frame(breaks=[date(2021, 4, 1)])
+    result = add_baselines(add_segments(frame, kpis), kpis)
+    by_label = result.set_index("label")
+    assert by_label.loc["2020-21", "baseline_label"] == "2020-21"
+    assert by_label.loc["2022-23", "baseline_label"] == "2021-22"
+    assert bool(by_label.loc["2022-23", "baseline_first_available"])
+
+
+def test_threshold_standard_share_of_periods_met_accumulates():
+    # Values 70%, 50%, 65% against a 60% standard: met, not met, met.
+    frame = obs([("2023-24 Q1", 7, 10), ("2023-24 Q2", 5, 10), ("2023-24 Q3", 13, 20)])
+    kpis = kpi_frame(target_kind="threshold", target_value=60.0)
+    result = add_progress(add_baselines(add_segments(frame, kpis), kpis), kpis)
+    assert result["periods_met_share"].round(4).tolist() == [1.0, 0.5, 0.6667]
+
+
+def test_value_by_date_progress_is_the_share_of_the_distance():
+    # Lower is better: baseline 10%, now 7%, target 4% by the due date: half way.
+    frame = obs([("2020-21", 10, 100), ("2023-24", 7, 100)])
+    kpis = kpi_frame(direction="lower_is_better", target_kind="value_by_date", target_value=4.0)
+    result = add_progress(add_baselines(add_segments(frame, kpis), kpis), kpis)
+    assert result.iloc[1]["progress_share"] == pytest.approx(0.5)
+    assert result.iloc[1]["progress_status"] == "improving"
+
+
+def test_rules_take_the_first_match_and_fill_reasons():
+    frame = pd.DataFrame(
+        {
+            "assessable": [False, True, True],
+            "assurance": ["", "consistent_fail", ""],
+            "cannot_assess_reason": ["stale data", "", ""],
+        }
+    )
+    rules = [
+        Rule(
+            when={"assessable": [False]}, verdict="cannot_assess", reason="{cannot_assess_reason}"
+        ),
+        Rule(when={"assurance": ["consistent_fail"]}, verdict="off_track", reason="fails"),
+        Rule(when={}, verdict="no_significant_change", reason="default"),
+    ]
+    result = apply_rules(frame, rules)
+    assert result["verdict"].tolist() == ["cannot_assess", "off_track", "no_significant_change"]
+    assert result["verdict_reason"].tolist() == ["stale data", "fails", "default"]
+
+
+def test_a_single_value_cannot_be_assessed_and_says_why():
+    frame = obs([("2023-24", 5, 10)])
+    rules = [
+        Rule(
+            when={"assessable": [False]}, verdict="cannot_assess", reason="{cannot_assess_reason}"
+        ),
+        Rule(when={}, verdict="no_significant_change", reason="default"),
+    ]
+    result = assess(frame, kpi_frame(), PLACES, rules, as_of=date(2024, 6, 1))
+    row = result.iloc[0]
+    assert row["verdict"] == "cannot_assess"
+    assert "this is the baseline period" in row["verdict_reason"]
+
+
+def test_stale_series_cannot_be_assessed():
+    frame = obs([("2019-20", 5, 10), ("2020-21", 6, 10)])
+    rules = [
+        Rule(when={"assessable": [False]}, verdict="cannot_assess", reason="{cannot_assess_reason}")
+    ]
+    result = assess(frame, kpi_frame(), PLACES, rules, as_of=date(2025, 9, 30))
+    assert result.iloc[-1]["verdict_reason"].startswith("stale data")
