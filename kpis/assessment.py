@@ -73,7 +73,7 @@ def _per_kpi(obs: pd.DataFrame, kpis: pd.DataFrame, column: str) -> pd.Series:
 
 def add_intervals(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
     """95% and 99.8% intervals by each KPI's statistic; published intervals where that is all."""
-    out = obs.copy()
+    out = obs
     statistic = _per_kpi(out, kpis, "statistic").to_numpy()
     multiplier = _per_kpi(out, kpis, "multiplier").astype(float).to_numpy()
     x = out["numerator"].to_numpy(float)
@@ -115,12 +115,16 @@ def add_intervals(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
 
 def add_disclosure(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
     """Whether the public may see each value, by the source's own rule."""
-    out = obs.copy()
+    out = obs
     out["public_suppressed"] = False
     out["suppression_reason"] = ""
-    for code, rows in out.groupby("kpi", sort=False):
-        kpi = kpis.loc[code]
-        shown = disclose(rows, statistic=kpi["statistic"], rule=kpi["rule"])
+    # KPIs sharing a statistic and a rule are disclosed together.
+    groups = kpis.groupby([kpis["statistic"], kpis["rule"].map(repr)], sort=False)
+    for (statistic, _), members in groups:
+        rows = out[out["kpi"].isin(members.index)]
+        if rows.empty:
+            continue
+        shown = disclose(rows, statistic=statistic, rule=members["rule"].iloc[0])
         out.loc[rows.index, "public_suppressed"] = shown["suppressed"].to_numpy()
         out.loc[rows.index, "suppression_reason"] = shown["suppression_reason"].to_numpy()
     return out
@@ -131,7 +135,7 @@ def add_disclosure(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
 
 def add_segments(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
     """Number each series' stretch between series breaks; nothing compares across them."""
-    out = obs.copy()
+    out = obs
     out["segment"] = 0
     for code, rows in out.groupby("kpi", sort=False):
         breaks = sorted(kpis.loc[code, "breaks"] or [])
@@ -149,6 +153,18 @@ def _canonical(label: str) -> str | None:
         return None
 
 
+BASELINE_COLUMNS = [
+    "series",
+    "segment",
+    "label",
+    "period_start",
+    "period_end",
+    "numerator",
+    "denominator",
+    "value",
+]
+
+
 BASELINE_LABELS = {
     "financial_year_2020_21": "2020-21",
     "twelve_months_to_march_2021": "12 months to Mar 2021",
@@ -163,42 +179,20 @@ def add_baselines(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
     2. Otherwise (no such value, or a series break after it) the segment's first period,
        flagged as first available.
     """
-    out = obs.copy()
+    out = obs
     rule = _per_kpi(out, kpis, "baseline_rule")
     wanted = rule.map(BASELINE_LABELS)
     pooled = rule == "pooled_period"
     if pooled.any():
         labels = _per_kpi(out, kpis, "baseline_label")[pooled].map(_canonical)
         wanted[pooled] = labels
-    candidates = out[out["label"] == wanted][
-        [
-            "series",
-            "segment",
-            "label",
-            "period_start",
-            "period_end",
-            "numerator",
-            "denominator",
-            "value",
-        ]
-    ]
+    candidates = out[out["label"] == wanted][BASELINE_COLUMNS]
     derived = _derived_2020_21(out, kpis)
     candidates = pd.concat([candidates, derived], ignore_index=True)
     candidates = candidates.drop_duplicates(["series", "segment"], keep="first")
     firsts = (
         out.sort_values("period_end")
-        .drop_duplicates(["series", "segment"], keep="first")[
-            [
-                "series",
-                "segment",
-                "label",
-                "period_start",
-                "period_end",
-                "numerator",
-                "denominator",
-                "value",
-            ]
-        ]
+        .drop_duplicates(["series", "segment"], keep="first")[BASELINE_COLUMNS]
         .assign(first_available=True)
     )
     chosen = pd.concat([candidates.assign(first_available=False), firsts], ignore_index=True)
@@ -234,15 +228,14 @@ def _derived_2020_21(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
         (eligible["period_end"] <= pd.Timestamp("2021-03-31"))
         & (eligible["period_start"] >= pd.Timestamp("2020-04-01"))
     ]
-    for code, rows in eligible.groupby("kpi", sort=False):
-        structure = kpis.loc[code, "time_structure"]
-        if structure.startswith("pooled"):
+    # KPIs sharing a time structure and multiplier are derived together, all series at once.
+    structure = eligible["kpi"].map(kpis["time_structure"]).astype(str)
+    multiplier = eligible["kpi"].map(kpis["multiplier"]).astype(float)
+    for (time_structure, factor), rows in eligible.groupby([structure, multiplier], sort=False):
+        if time_structure.startswith("pooled"):
             continue
         years = derive(
-            rows,
-            time_structure=structure,
-            to=periods.FINANCIAL_YEAR,
-            multiplier=float(kpis.loc[code, "multiplier"]),
+            rows, time_structure=time_structure, to=periods.FINANCIAL_YEAR, multiplier=factor
         )
         years = years[years["label"] == "2020-21"]
         if years.empty:
@@ -252,32 +245,10 @@ def _derived_2020_21(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
                 segment=0,
                 period_start=pd.Timestamp("2020-04-01"),
                 period_end=pd.Timestamp("2021-03-31"),
-            )[
-                [
-                    "series",
-                    "segment",
-                    "label",
-                    "period_start",
-                    "period_end",
-                    "numerator",
-                    "denominator",
-                    "value",
-                ]
-            ]
+            )[BASELINE_COLUMNS]
         )
     if not pieces:
-        return pd.DataFrame(
-            columns=[
-                "series",
-                "segment",
-                "label",
-                "period_start",
-                "period_end",
-                "numerator",
-                "denominator",
-                "value",
-            ]
-        )
+        return pd.DataFrame(columns=BASELINE_COLUMNS)
     return pd.concat(pieces, ignore_index=True)
 
 
@@ -290,7 +261,7 @@ def _months(start: pd.Series, end: pd.Series) -> np.ndarray:
 
 def add_change(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
     """Change from the baseline with its interval; not tested where periods overlap."""
-    out = obs.copy()
+    out = obs
     size = len(out)
     statistic = _per_kpi(out, kpis, "statistic").to_numpy()
     multiplier = _per_kpi(out, kpis, "multiplier").astype(float).to_numpy()
@@ -381,7 +352,7 @@ def add_benchmarks(obs: pd.DataFrame, kpis: pd.DataFrame, places: pd.DataFrame) 
     The rest of SET is the SET total on the same basis minus the place itself: a place that
     is most of SET would otherwise always look similar to it.
     """
-    out = obs.copy()
+    out = obs
     direction = _per_kpi(out, kpis, "direction").to_numpy()
     england = out[out["place"] == ENGLAND].set_index(["kpi", "label"])["value"]
     keys = pd.MultiIndex.from_arrays([out["kpi"], out["label"]])
@@ -480,7 +451,7 @@ def _text(column) -> np.ndarray:
 
 def add_progress(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
     """Distance achieved for a value-by-date target; share of periods met for a standard."""
-    out = obs.copy()
+    out = obs
     kind = _per_kpi(out, kpis, "target_kind").fillna("")
     target = _per_kpi(out, kpis, "target_value").astype(float)
     applies_from = pd.to_datetime(_per_kpi(out, kpis, "target_applies_from"))
@@ -521,7 +492,7 @@ def add_assessability(
     obs: pd.DataFrame, kpis: pd.DataFrame, places: pd.DataFrame, *, as_of: date
 ) -> pd.DataFrame:
     """Whether a verdict can be given, and if not the first reason why."""
-    out = obs.copy()
+    out = obs
     latest_end = out.groupby("series")["period_end"].transform("max")
     out["is_latest"] = out["period_end"] == latest_end
     lag = _per_kpi(out, kpis, "lag_days").fillna(90).astype(float).to_numpy()
@@ -604,6 +575,8 @@ def assess(
     if obs.empty:
         return obs.assign(verdict=pd.Series(dtype=object))
     frame = obs.reset_index(drop=True)
+    # Per-row lookups of KPI attributes map categories, not a million strings.
+    frame["kpi"] = frame["kpi"].astype("category")
     frame = add_intervals(frame, kpis)
     frame = add_disclosure(frame, kpis)
     frame = add_segments(frame, kpis)
