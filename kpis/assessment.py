@@ -38,10 +38,13 @@ from .stats import (
     distance_achieved,
     isr,
     newcombe_difference,
+    planned_trajectory,
     poisson_count_bounds,
+    projection_status,
     proportion,
     rate_ratio,
     spc_frame,
+    trend_projection_frame,
 )
 from .stats.spc import SpcTrialLimitsWarning
 from .timeseries import derive
@@ -470,8 +473,20 @@ def add_progress(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
         )
         share[by_date] = result.share
         status[by_date] = result.status
+    planned = np.full(len(out), np.nan)
+    due = pd.to_datetime(_per_kpi(out, kpis, "target_due"))
+    if by_date.any():
+        planned[by_date] = planned_trajectory(
+            out["baseline_value"].to_numpy(float)[by_date],
+            out["baseline_end"][by_date],
+            target.to_numpy(float)[by_date],
+            due[by_date],
+            out["period_end"][by_date],
+        )
+        status = _with_projection(out, by_date, due, target, direction, status)
     out["progress_share"] = share
     out["progress_status"] = status
+    out["planned_value"] = planned
     standard = (kind == "threshold") & (applies_from.isna() | (out["period_start"] >= applies_from))
     sign = pd.Series(direction).map({"higher_is_better": 1, "lower_is_better": -1}).to_numpy()
     values = out["value"].to_numpy(float)
@@ -483,6 +498,47 @@ def add_progress(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
         ratio = running["_met"] / running["_counted"].where(running["_counted"] > 0)
     out["periods_met_share"] = ratio.reindex(out.index).where(standard).to_numpy(float)
     return out
+
+
+def _with_projection(out, by_date, due, target, direction, status):
+    """On each series' latest row, project the trend to the due date with its interval.
+
+    A projection whose prediction interval lies wholly on one side of the target says
+    "projected to meet" or "projected to miss"; otherwise the distance status stands.
+    """
+    out["trend_projection"] = np.nan
+    out["trend_lower"] = np.nan
+    out["trend_upper"] = np.nan
+    rows = out[by_date & due.notna().to_numpy() & out["value"].notna().to_numpy()]
+    rows = rows[rows["segment"] == rows.groupby("series")["segment"].transform("max")]
+    if rows.empty:
+        return status
+    due_by_series = due[rows.index].groupby(rows["series"]).first()
+    fit = trend_projection_frame(rows, "series", "period_end", "value", due_by_series)
+    fit = fit.set_index("series")
+    latest = out.index[
+        by_date & (out["period_end"] == out.groupby("series")["period_end"].transform("max"))
+    ]
+    latest = latest[out.loc[latest, "series"].isin(fit.index)]
+    if latest.empty:
+        return status
+    series = out.loc[latest, "series"]
+    for column, source in (
+        ("trend_projection", "projected"),
+        ("trend_lower", "lower"),
+        ("trend_upper", "upper"),
+    ):
+        out.loc[latest, column] = fit[source].reindex(series).to_numpy()
+    decided = projection_status(
+        out.loc[latest, "trend_lower"].to_numpy(float),
+        out.loc[latest, "trend_upper"].to_numpy(float),
+        target[latest].to_numpy(float),
+        direction[latest.to_numpy()],
+    )
+    decisive = np.isin(decided, ["projected_to_meet", "projected_to_miss"])
+    positions = np.asarray(latest)[decisive]
+    status[positions] = decided[decisive]
+    return status
 
 
 # 8. Assessability and verdicts -------------------------------------------------------------

@@ -197,3 +197,28 @@ def test_stale_series_cannot_be_assessed():
     ]
     result = assess(frame, kpi_frame(), PLACES, rules, as_of=date(2025, 9, 30))
     assert result.iloc[-1]["verdict_reason"].startswith("stale data")
+
+
+def test_value_by_date_projects_the_trend_to_the_due_date_with_its_interval():
+    # Lower is better: 10%, 9%, 8%, 7% in successive years, falling one point a year; the
+    # target of 5% by March 2027 lies on the trend's path (projected 4% in 2026-27), so the
+    # whole prediction interval is below the target: projected to meet.
+    frame = obs(
+        [("2020-21", 10, 100), ("2021-22", 9, 100), ("2022-23", 8, 100), ("2023-24", 7, 100)]
+    )
+    kpis = kpi_frame(
+        direction="lower_is_better",
+        target_kind="value_by_date",
+        target_value=5.0,
+        target_due=date(2027, 3, 31),
+    )
+    result = add_progress(add_baselines(add_segments(frame, kpis), kpis), kpis)
+    latest = result.iloc[-1]
+    assert latest["trend_projection"] == pytest.approx(4.0, abs=0.02)
+    assert latest["trend_lower"] <= latest["trend_projection"] <= latest["trend_upper"]
+    assert latest["progress_status"] == "projected_to_meet"
+    # The planned path runs straight from 10% at March 2021 to 5% at March 2027: at March
+    # 2024 (3 of 6 years) it is 7.5%.
+    assert latest["planned_value"] == pytest.approx(7.5, abs=0.01)
+    # Earlier rows keep their distance status and carry no projection.
+    assert np.isnan(result.iloc[1]["trend_projection"])
