@@ -65,3 +65,53 @@ class ObservationAdmin(ReadOnlyAdmin):
     )
     list_select_related = ("series__kpi", "series__place", "series__breakdown", "period")
     list_filter = ("is_current", "synthetic")
+
+
+@admin.register(models.ReturnUpload)
+class ReturnUploadAdmin(ReadOnlyAdmin):
+    list_display = ("original_name", "kind", "state", "uploaded_by", "uploaded_at", "error_count")
+    list_filter = ("state", "kind")
+    list_select_related = ("uploaded_by",)
+
+
+@admin.register(models.ReturnRow)
+class ReturnRowAdmin(ReadOnlyAdmin):
+    list_display = ("upload", "row", "series", "period", "value")
+    list_select_related = ("upload", "series__kpi", "series__place", "series__breakdown", "period")
+
+
+@admin.register(models.NationalPublication)
+class NationalPublicationAdmin(ReadOnlyAdmin):
+    list_display = ("publisher", "original_name", "imported_by", "imported_at", "values_changed")
+
+
+@admin.register(models.Release)
+class ReleaseAdmin(ReadOnlyAdmin):
+    list_display = ("title", "scheduled_for", "announced_at", "published_at")
+
+
+@admin.register(models.ReportingExpectation)
+class ReportingExpectationAdmin(ReadOnlyAdmin):
+    list_display = ("kpi", "place", "period", "due_on", "locks_on", "reopened_until")
+    list_select_related = ("kpi", "place", "period")
+
+
+@admin.register(models.AuditEvent)
+class AuditEventAdmin(ReadOnlyAdmin):
+    list_display = ("at", "actor", "action", "upload", "release")
+    list_filter = ("action",)
+    list_select_related = ("actor", "upload", "release")
+
+
+@admin.register(models.Assessment)
+class AssessmentAdmin(ReadOnlyAdmin):
+    list_display = ("series", "period", "value", "verdict", "is_latest", "computed_at")
+    list_filter = ("verdict", "is_latest")
+    list_select_related = ("series__kpi", "series__place", "series__breakdown", "period")
+
+
+@admin.register(models.VerdictRuleTable)
+class VerdictRuleTableAdmin(ReadOnlyAdmin):
+    """New versions are published through the service, which recomputes every series."""
+
+    list_display = ("version", "is_active", "created_at", "created_by", "note")

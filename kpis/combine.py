@@ -9,6 +9,8 @@ survey estimates, gaps and scores never.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 
@@ -95,3 +97,39 @@ def combine(
         result["value"] = result["numerator"] / result["denominator"] * multiplier
     result["parts"] = grouped.size()
     return result.reset_index()
+
+
+# The smallest places a KPI is published for, by its geography basis and lowest level.
+BLOCK_KINDS = {
+    ("resident", "district"): {"district", "council"},
+    ("resident", "council"): {"council"},
+    ("gp_registered", None): {"sub_icb", "ccg"},
+    ("provider", None): {"provider"},
+    ("police_force_area", None): {"police_force"},
+}
+
+
+@dataclass(frozen=True)
+class PlaceInfo:
+    code: str
+    kind: str
+    basis: str
+    areas: frozenset[str]
+    valid_from: date | None = None
+    valid_to: date | None = None
+
+    def valid_at(self, day: date) -> bool:
+        return (self.valid_from is None or self.valid_from <= day) and (
+            self.valid_to is None or day <= self.valid_to
+        )
+
+
+def block_places(kpi, places: list[PlaceInfo]) -> list[PlaceInfo]:
+    """The smallest places the KPI is published for: single council or district areas, etc."""
+    level = kpi.lowest_level if kpi.basis == "resident" else None
+    kinds = BLOCK_KINDS.get((kpi.basis, level), set())
+    blocks = [p for p in places if p.basis == kpi.basis and p.kind in kinds]
+    if kpi.basis == "resident" and level == "district":
+        # Single-area places only: the districts and the two unitary councils.
+        blocks = [p for p in blocks if len(p.areas) == 1]
+    return blocks

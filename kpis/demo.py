@@ -17,33 +17,11 @@ import numpy as np
 import pandas as pd
 
 from . import periods
-from .combine import combine, exact_partition
+from .combine import PlaceInfo, block_places, combine, exact_partition
 
 START_MONTH = pd.Timestamp("2016-01-01")  # early enough for pooled years ending in 2019
 FIRST_PERIOD_START = date(2019, 4, 1)  # demo periods run from 2019-20
 ADDITIVE = {"proportion", "count", "crude_rate", "dsr", "isr"}
-BLOCK_KINDS = {
-    ("resident", "district"): {"district", "council"},
-    ("resident", "council"): {"council"},
-    ("gp_registered", None): {"sub_icb", "ccg"},
-    ("provider", None): {"provider"},
-    ("police_force_area", None): {"police_force"},
-}
-
-
-@dataclass(frozen=True)
-class PlaceInfo:
-    code: str
-    kind: str
-    basis: str
-    areas: frozenset[str]
-    valid_from: date | None = None
-    valid_to: date | None = None
-
-    def valid_at(self, day: date) -> bool:
-        return (self.valid_from is None or self.valid_from <= day) and (
-            self.valid_to is None or day <= self.valid_to
-        )
 
 
 @dataclass(frozen=True)
@@ -61,17 +39,6 @@ class KpiInfo:
     break_from: date | None = None
     valid_max: float | None = None
     extra: dict = field(default_factory=dict)
-
-
-def block_places(kpi: KpiInfo, places: list[PlaceInfo]) -> list[PlaceInfo]:
-    """The smallest places the KPI is published for: single council or district areas, etc."""
-    level = kpi.lowest_level if kpi.basis == "resident" else None
-    kinds = BLOCK_KINDS.get((kpi.basis, level), set())
-    blocks = [p for p in places if p.basis == kpi.basis and p.kind in kinds]
-    if kpi.basis == "resident" and level == "district":
-        # Single-area places only: the districts and the two unitary councils.
-        blocks = [p for p in blocks if len(p.areas) == 1]
-    return blocks
 
 
 def combined_places(

@@ -290,6 +290,19 @@ class Observation(models.Model):
     published_at = models.DateTimeField(
         null=True, blank=True, help_text="When this version first appeared in a release."
     )
+    approved = models.BooleanField(
+        default=False, help_text="Approved (four eyes) or published by its national source."
+    )
+    release = models.ForeignKey(
+        "Release", null=True, blank=True, on_delete=models.PROTECT, related_name="observations"
+    )
+    source_upload = models.ForeignKey(
+        "ReturnUpload", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    source_row = models.PositiveIntegerField(null=True, blank=True)
+    source_publication = models.ForeignKey(
+        "NationalPublication", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["series", "period", "version"]
@@ -394,3 +407,185 @@ class Assessment(models.Model):
 
     def __str__(self):
         return f"{self.series_id} {self.period_id}: {self.verdict}"
+
+
+# Returns, releases and the audit trail ------------------------------------------------------
+
+
+class ReturnUpload(models.Model):
+    """A spreadsheet a place lead (or analyst) uploaded, kept with its checksum."""
+
+    class Kind(models.TextChoices):
+        QUARTERLY = "quarterly", "Quarterly return"
+        HISTORY = "history", "History load (long form)"
+
+    class State(models.TextChoices):
+        RECEIVED = "received", "Received"
+        VALIDATING = "validating", "Validating"
+        VALIDATION_FAILED = "validation_failed", "Validation failed"
+        VALIDATED = "validated", "Validated"
+        SUBMITTED = "submitted", "Submitted"
+        SENT_BACK = "sent_back", "Sent back"
+        APPROVED = "approved", "Approved"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.QUARTERLY)
+    file = models.FileField(upload_to="returns/%Y/%m/")
+    original_name = models.CharField(max_length=255)
+    checksum = models.CharField(max_length=64, help_text="SHA-256 of the file's bytes.")
+    size = models.PositiveBigIntegerField()
+    uploaded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="uploads")
+    uploaded_at = models.DateTimeField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.RECEIVED)
+    stage = models.CharField(max_length=100, blank=True)
+    percent = models.PositiveSmallIntegerField(default=0)
+    template_version = models.CharField(max_length=40, blank=True)
+    row_count = models.PositiveIntegerField(default=0)
+    error_count = models.PositiveIntegerField(default=0)
+    warning_count = models.PositiveIntegerField(default=0)
+    issues = models.JSONField(default=list, blank=True)
+    warnings_confirmed = models.BooleanField(default=False)
+    places = models.ManyToManyField(Place, blank=True, related_name="uploads")
+    submitted_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    values_changed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+        constraints = [
+            # The same bytes twice are recognised, unless the first was withdrawn.
+            models.UniqueConstraint(
+                fields=["checksum"],
+                condition=~Q(state="withdrawn"),
+                name="upload_checksum_unique",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.original_name} ({self.get_state_display()})"
+
+
+class ReturnRow(models.Model):
+    """A validated row of an upload, staged until the return is approved."""
+
+    upload = models.ForeignKey(ReturnUpload, on_delete=models.CASCADE, related_name="rows")
+    row = models.PositiveIntegerField()
+    series = models.ForeignKey(Series, on_delete=models.CASCADE)
+    period = models.ForeignKey(Period, on_delete=models.PROTECT)
+    numerator = models.DecimalField(max_digits=20, decimal_places=6, null=True)
+    denominator = models.DecimalField(max_digits=20, decimal_places=6, null=True)
+    value = models.DecimalField(max_digits=20, decimal_places=6, null=True)
+    suppressed = models.BooleanField(default=False)
+    marker = models.CharField(max_length=10, blank=True)
+    comment = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["upload", "series", "period"], name="return_row_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.upload_id} row {self.row}"
+
+
+class NationalPublication(models.Model):
+    """A publisher's file imported by an analyst, with its provenance."""
+
+    publisher = models.CharField(max_length=40)
+    original_name = models.CharField(max_length=255)
+    checksum = models.CharField(max_length=64, unique=True)
+    release_date = models.DateField(null=True, blank=True)
+    imported_by = models.ForeignKey(User, on_delete=models.PROTECT)
+    imported_at = models.DateTimeField()
+    rows_read = models.PositiveIntegerField(default=0)
+    values_changed = models.PositiveIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.publisher}: {self.original_name}"
+
+
+class Release(models.Model):
+    """A dated publication, announced in advance; approved values become public only here."""
+
+    title = models.CharField(max_length=200)
+    scheduled_for = models.DateTimeField(help_text="Announced date and time (Europe/London).")
+    announced_at = models.DateTimeField()
+    published_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    published_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["scheduled_for"]
+
+    def __str__(self):
+        return f"{self.title} ({self.scheduled_for:%d %b %Y})"
+
+
+class ReportingExpectation(models.Model):
+    """A locally supplied KPI expected from a place for a period, with due and lock dates."""
+
+    kpi = models.ForeignKey(Kpi, on_delete=models.CASCADE)
+    place = models.ForeignKey(Place, on_delete=models.PROTECT)
+    period = models.ForeignKey(Period, on_delete=models.PROTECT)
+    due_on = models.DateField()
+    locks_on = models.DateField()
+    reopened_until = models.DateField(null=True, blank=True)
+    reopened_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["due_on", "kpi", "place"]
+        constraints = [
+            models.UniqueConstraint(fields=["kpi", "place", "period"], name="expectation_unique"),
+            models.CheckConstraint(
+                condition=Q(locks_on__gte=models.F("due_on")), name="expectation_lock_after_due"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.kpi_id}/{self.place_id}/{self.period_id} due {self.due_on}"
+
+
+class AuditEvent(models.Model):
+    """Who did what, when: uploads, decisions, value changes, releases, pre-release access."""
+
+    class Action(models.TextChoices):
+        UPLOAD = "upload", "Uploaded a return"
+        VALIDATED = "validated", "Validation finished"
+        SUBMIT = "submit", "Submitted a return"
+        SEND_BACK = "send_back", "Sent a return back"
+        APPROVE = "approve", "Approved a return"
+        WITHDRAW = "withdraw", "Withdrew a return"
+        VALUES_CHANGED = "values_changed", "Values changed"
+        IMPORT = "import", "Imported a national publication"
+        RELEASE = "release", "Published a release"
+        PRE_RELEASE_ACCESS = "pre_release_access", "Viewed unpublished figures"
+        REOPEN = "reopen", "Reopened a period"
+        REMINDER = "reminder", "Sent a reminder"
+
+    at = models.DateTimeField()
+    actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT)
+    action = models.CharField(max_length=30, choices=Action.choices)
+    upload = models.ForeignKey(ReturnUpload, null=True, blank=True, on_delete=models.PROTECT)
+    release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.PROTECT)
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+        indexes = [models.Index(fields=["action", "at"], name="audit_action_idx")]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_id} {self.action}"

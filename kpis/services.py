@@ -31,6 +31,7 @@ from .models import (
     Kpi,
     Observation,
     Period,
+    Release,
     Series,
     Target,
 )
@@ -271,6 +272,7 @@ def observation_record(
     recorded_by=None,
     change_reason: str = "",
     synthetic: bool = False,
+    approved: bool = False,
 ) -> Observation | None:
     """Record a value as a new version; an unchanged value records nothing.
 
@@ -298,6 +300,7 @@ def observation_record(
         recorded_by=recorded_by,
         change_reason=change_reason,
         synthetic=synthetic,
+        approved=approved,
         **{name: getattr(values, name) for name in VALUE_FIELDS},
     )
     observation.full_clean(validate_constraints=False)
@@ -434,6 +437,13 @@ def _demo_write(data, *, as_of) -> int:
     cutoff = as_of - timedelta(days=90)
     data = data.replace({np.nan: None})
     now = timezone.now()
+    demo_release = Release.objects.create(
+        title="Demo release (synthetic figures)",
+        scheduled_for=release,
+        announced_at=release - timedelta(days=28),
+        published_at=release,
+        note="Synthetic demonstration data, not real figures.",
+    )
     observations = [
         Observation(
             series_id=series_ids[(row.kpi, row.place)],
@@ -442,8 +452,10 @@ def _demo_write(data, *, as_of) -> int:
             denominator=_decimal(row.denominator),
             value=_decimal(row.value),
             synthetic=True,
+            approved=True,
             recorded_at=now,
             published_at=release if specs[row.label].end <= cutoff else None,
+            release=demo_release if specs[row.label].end <= cutoff else None,
         )
         for row in data.itertuples(index=False)
     ]
@@ -484,4 +496,5 @@ def _demo_revision() -> None:
         ),
         change_reason=DEMO_REVISION_REASON,
         synthetic=True,
+        approved=True,
     )

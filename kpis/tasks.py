@@ -23,3 +23,28 @@ def progress_recompute_all_task() -> int:
     marked = series_mark_dirty()
     progress_recompute_task.delay()
     return marked
+
+
+@shared_task(acks_late=True)
+def upload_validate_task(upload_id: int) -> str:
+    """Validate and stage an uploaded return (a repeat run finds it already claimed)."""
+    from .uploads import upload_validate
+
+    upload = upload_validate(upload_id=upload_id)
+    return upload.state if upload else "already claimed"
+
+
+@shared_task
+def releases_publish_due_task() -> int:
+    """Publish releases at their announced time."""
+    from .releases import releases_publish_due
+
+    return releases_publish_due()
+
+
+@shared_task
+def reminders_send_task() -> int:
+    """E-mail place leads and organisation contacts about outstanding returns."""
+    from .reporting_calendar import reminders_send
+
+    return reminders_send()

@@ -44,3 +44,28 @@ def kpi_definition_get(*, code: str) -> Kpi:
         )
         .get(code=code)
     )
+
+
+def upload_list_for(*, user):
+    """Returns a user may see: reviewers all; place leads theirs and their places'."""
+    from django.db.models import Q
+
+    from kpis.models import ReturnUpload
+    from kpis.uploads import REVIEWERS
+    from strategy.access import user_roles
+
+    uploads = ReturnUpload.objects.select_related("uploaded_by").order_by("-uploaded_at")
+    if user_roles(user) & REVIEWERS:
+        return uploads[:200]
+    granted = user.place_grants.values("place_id")
+    return uploads.filter(Q(uploaded_by=user) | Q(places__in=granted)).distinct()[:200]
+
+
+def upload_visible_to(*, user, upload) -> bool:
+    from kpis.uploads import REVIEWERS
+    from strategy.access import user_roles
+
+    if user_roles(user) & REVIEWERS or upload.uploaded_by_id == user.pk:
+        return True
+    granted = set(user.place_grants.values_list("place_id", flat=True))
+    return bool(granted & set(upload.places.values_list("id", flat=True)))

@@ -107,6 +107,16 @@ DEMO_AS_OF = date.fromisoformat(env("SETSET_DEMO_AS_OF", default="2025-09-30"))
 
 FIXTURES_DIR = BASE_DIR / "fixtures"
 
+# Quarterly returns: limits on uploaded files, and how many issues a report keeps.
+RETURN_MAX_BYTES = env.int("SETSET_RETURN_MAX_BYTES", default=20_000_000)
+RETURN_MAX_ROWS = env.int("SETSET_RETURN_MAX_ROWS", default=100_000)
+RETURN_MAX_STORED_ISSUES = env.int("SETSET_RETURN_MAX_STORED_ISSUES", default=5_000)
+# Reporting calendar: days after a period ends that a return is due, and then locked.
+RETURN_DUE_DAYS = env.int("SETSET_RETURN_DUE_DAYS", default=45)
+RETURN_LOCK_DAYS = env.int("SETSET_RETURN_LOCK_DAYS", default=75)
+# Days before the due date that reminders start.
+RETURN_REMINDER_DAYS = env.int("SETSET_RETURN_REMINDER_DAYS", default=14)
+
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
@@ -145,6 +155,14 @@ CELERY_BEAT_SCHEDULE = {
     "progress-recompute-all-nightly": {
         "task": "kpis.tasks.progress_recompute_all_task",
         "schedule": crontab(hour=2, minute=30),
+    },
+    "releases-publish-due": {
+        "task": "kpis.tasks.releases_publish_due_task",
+        "schedule": 60.0,
+    },
+    "return-reminders-daily": {
+        "task": "kpis.tasks.reminders_send_task",
+        "schedule": crontab(hour=8, minute=0),
     },
     # Pick up any series marked dirty whose enqueued job was lost.
     "progress-recompute-dirty": {

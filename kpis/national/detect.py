@@ -1,0 +1,47 @@
+"""Which publisher released a file, told from its header row alone."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from . import fingertips, mhsds, talking_therapies
+from .base import (
+    Layout,
+    ParsedPublication,
+    PublicationFormatError,
+    choose_layout,
+    decode,
+    read_header,
+)
+
+LAYOUTS: tuple[Layout, ...] = (
+    fingertips.LAYOUT,
+    mhsds.LAYOUT,
+    *talking_therapies.LAYOUTS,
+)
+
+PARSERS: dict[str, Callable[..., ParsedPublication]] = {
+    fingertips.PUBLISHER: fingertips.parse_fingertips,
+    mhsds.PUBLISHER: mhsds.parse_mhsds,
+    talking_therapies.PUBLISHER: talking_therapies.parse_talking_therapies,
+}
+
+
+def detect_layout(content: bytes, *, filename: str = "The file") -> Layout:
+    """The layout whose columns a file's header has; PublicationFormatError if none."""
+    text, _ = decode(content)
+    text = text.replace("\x00", "")
+    if not text.strip():
+        raise PublicationFormatError(f"{filename} is empty.")
+    return choose_layout(read_header(text), LAYOUTS, filename=filename)
+
+
+def detect_publisher(content: bytes) -> str:
+    """'fingertips', 'mhsds' or 'talking_therapies', told from the header row."""
+    return detect_layout(content).publisher
+
+
+def parse_publication(content: bytes, *, filename: str) -> ParsedPublication:
+    """Parse a file with the parser of the publisher its header names."""
+    publisher = detect_layout(content, filename=filename).publisher
+    return PARSERS[publisher](content, filename=filename)

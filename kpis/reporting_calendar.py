@@ -1,0 +1,194 @@
+"""The reporting calendar: expectations with due and lock dates, completeness and reminders.
+
+Dates are Europe/London calendar dates. A locally supplied KPI is expected from each of the
+smallest places it is reported for, for each period, due and locked a configurable number of
+days after the period ends; the Strategy Implementation Group can reopen a locked period for
+one place.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.exceptions import PermissionDenied
+from django.core.mail import send_mail
+from django.db import transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from strategy.access import Role, user_roles
+from strategy.models import Place, PlaceGrant, PlaceMembership, User
+
+from . import periods
+from .combine import PlaceInfo, block_places
+from .models import (
+    AuditEvent,
+    Kpi,
+    Observation,
+    ReportingExpectation,
+    ReturnRow,
+    ReturnUpload,
+)
+from .services import period_get_or_create
+from .uploads import audit
+
+MET_STATES = (ReturnUpload.State.SUBMITTED, ReturnUpload.State.APPROVED)
+
+
+def _places() -> list[PlaceInfo]:
+    areas: dict[int, set[str]] = defaultdict(set)
+    for place_id, gss in PlaceMembership.objects.values_list("place_id", "area__gss_code"):
+        areas[place_id].add(gss)
+    return [
+        PlaceInfo(
+            p.code, p.kind, p.geography_basis, frozenset(areas[p.pk]), p.valid_from, p.valid_to
+        )
+        for p in Place.objects.all()
+    ]
+
+
+@transaction.atomic
+def expectations_generate(*, period_label: str) -> int:
+    """Expect every locally supplied KPI of this period type from its places; idempotent."""
+    spec = periods.parse_period(period_label)
+    period = period_get_or_create(spec)
+    places = _places()
+    place_ids = dict(Place.objects.values_list("code", "id"))
+    due = spec.end + timedelta(days=settings.RETURN_DUE_DAYS)
+    locks = spec.end + timedelta(days=settings.RETURN_LOCK_DAYS)
+    wanted = []
+    for kpi in Kpi.objects.filter(locally_supplied=True, period_type=spec.type):
+        info = _KpiShape(kpi.geography_basis, kpi.lowest_level)
+        for place in block_places(info, places):
+            if place.valid_at(spec.end):
+                wanted.append(
+                    ReportingExpectation(
+                        kpi=kpi,
+                        place_id=place_ids[place.code],
+                        period=period,
+                        due_on=due,
+                        locks_on=locks,
+                    )
+                )
+    created = ReportingExpectation.objects.bulk_create(wanted, ignore_conflicts=True)
+    return len(created)
+
+
+class _KpiShape:
+    """What block_places needs to know of a KPI."""
+
+    def __init__(self, basis: str, lowest_level: str):
+        self.basis = basis
+        self.lowest_level = lowest_level
+
+
+@transaction.atomic
+def expectation_reopen(
+    *, expectation: ReportingExpectation, user: User, until: date
+) -> ReportingExpectation:
+    """Reopen a locked period for one place (Strategy Implementation Group only)."""
+    if not user_roles(user) & {Role.SIG_MEMBER.value, Role.ADMINISTRATOR.value}:
+        raise PermissionDenied("Only the Strategy Implementation Group reopens a period.")
+    expectation.reopened_until = until
+    expectation.reopened_by = user
+    expectation.save(update_fields=["reopened_until", "reopened_by"])
+    audit(
+        action=AuditEvent.Action.REOPEN,
+        actor=user,
+        kpi=expectation.kpi.code,
+        place=expectation.place.code,
+        period=expectation.period.label,
+        until=until.isoformat(),
+    )
+    return expectation
+
+
+def expectations_with_status(*, today: date | None = None, period_label: str | None = None):
+    """Expectations annotated met / late / outstanding, in one query."""
+    today = today or timezone.localdate()
+    submitted = ReturnRow.objects.filter(
+        upload__state__in=MET_STATES,
+        series__kpi_id=OuterRef("kpi_id"),
+        series__place_id=OuterRef("place_id"),
+        period_id=OuterRef("period_id"),
+    )
+    ingested = Observation.objects.filter(
+        series__kpi_id=OuterRef("kpi_id"),
+        series__place_id=OuterRef("place_id"),
+        period_id=OuterRef("period_id"),
+        source_upload__isnull=False,
+    )
+    queryset = ReportingExpectation.objects.select_related("kpi", "place", "period").annotate(
+        met=Exists(submitted) | Exists(ingested)
+    )
+    if period_label:
+        queryset = queryset.filter(period__label=period_label)
+    for expectation in queryset:
+        if expectation.met:
+            expectation.status = "met"
+        elif today > expectation.due_on:
+            expectation.status = "late"
+        else:
+            expectation.status = "outstanding"
+        yield expectation
+
+
+def completeness(*, period_label: str, today: date | None = None) -> dict[str, int]:
+    """How many expectations of a period are met, late or outstanding."""
+    counts = {"met": 0, "late": 0, "outstanding": 0}
+    for expectation in expectations_with_status(today=today, period_label=period_label):
+        counts[expectation.status] += 1
+    return counts
+
+
+def reminder_recipients() -> dict[int, set[str]]:
+    """For each place: its granted place leads' e-mails and their organisations' contacts."""
+    recipients: dict[int, set[str]] = defaultdict(set)
+    grants = PlaceGrant.objects.filter(
+        user__is_active=True, user__groups__name=Role.PLACE_LEAD.value
+    ).values_list("place_id", "user__email", "user__organisation__contact_email")
+    for place_id, email, contact in grants:
+        recipients[place_id] |= {address for address in (email, contact) if address}
+    return recipients
+
+
+def reminders_send(*, today: date | None = None) -> int:
+    """E-mail each recipient once a day about their outstanding and late expectations."""
+    today = today or timezone.localdate()
+    window = today + timedelta(days=settings.RETURN_REMINDER_DAYS)
+    recipients = reminder_recipients()
+    pending: dict[str, list] = defaultdict(list)
+    for expectation in expectations_with_status(today=today):
+        if expectation.status == "met" or expectation.due_on > window:
+            continue
+        if today > expectation.locks_on and not (
+            expectation.reopened_until and today <= expectation.reopened_until
+        ):
+            continue
+        for address in recipients.get(expectation.place_id, ()):
+            pending[address].append(expectation)
+    already = set(
+        AuditEvent.objects.filter(action=AuditEvent.Action.REMINDER, at__date=today).values_list(
+            "detail__to", flat=True
+        )
+    )
+    sent = 0
+    for address, items in sorted(pending.items()):
+        if address in already:
+            continue
+        lines = [
+            f"- {e.kpi.code} for {e.place.name}, {e.period.label}: "
+            f"{'late, was due' if e.status == 'late' else 'due'} {e.due_on:%d %B %Y}"
+            for e in sorted(items, key=lambda e: (e.due_on, e.kpi.code, e.place.code))
+        ]
+        send_mail(
+            subject=f"SET Outcomes: {len(items)} return value(s) outstanding",
+            message="These quarterly return values are outstanding:\n\n" + "\n".join(lines),
+            from_email=settings.DEFAULT_FROM_EMAIL,
+            recipient_list=[address],
+        )
+        audit(action=AuditEvent.Action.REMINDER, to=address, items=len(items))
+        sent += 1
+    return sent

@@ -1,0 +1,538 @@
+"""Quarterly returns: upload, background validation, submission, four-eyes decision, ingestion.
+
+States: received -> validating -> validation_failed | validated -> submitted ->
+sent_back | approved; a return not yet approved can be withdrawn (recorded, never deleted).
+Validation stages the rows; approval ingests them as new observation versions of the values
+that changed, under a lock per series.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, replace
+from datetime import date
+
+import pandas as pd
+from django.conf import settings
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+
+from strategy.access import Role, user_has_role, user_roles
+from strategy.models import Place, PlaceGrant, User
+
+from . import periods
+from .models import (
+    AuditEvent,
+    Breakdown,
+    Kpi,
+    Observation,
+    Period,
+    ReportingExpectation,
+    ReturnRow,
+    ReturnUpload,
+    Series,
+)
+from .recompute import progress_recompute_enqueue
+from .returns.read import read_return
+from .returns.spec import Issue, KpiSpec, PlaceSpec, ReturnContext, ReturnRejected
+from .returns.validate import validate_return
+
+State = ReturnUpload.State
+REVIEWERS = {Role.SIG_MEMBER.value, Role.ADMINISTRATOR.value}
+UPLOADERS = {Role.PLACE_LEAD.value, *REVIEWERS}
+
+
+def audit(*, action: str, actor=None, upload=None, release=None, **detail) -> AuditEvent:
+    """Record one event in the audit log."""
+    return AuditEvent.objects.create(
+        at=timezone.now(), actor=actor, action=action, upload=upload, release=release, detail=detail
+    )
+
+
+def _progress(upload: ReturnUpload, stage: str, percent: int) -> None:
+    ReturnUpload.objects.filter(pk=upload.pk).update(stage=stage, percent=percent)
+
+
+# Who may do what ---------------------------------------------------------------------------
+
+
+def reportable_place_codes(user: User) -> set[str]:
+    """Every place for reviewers; a place lead's explicitly granted places, nothing inherited."""
+    roles = user_roles(user)
+    if roles & REVIEWERS:
+        return set(Place.objects.values_list("code", flat=True))
+    if Role.PLACE_LEAD.value in roles:
+        return set(PlaceGrant.objects.filter(user=user).values_list("place__code", flat=True))
+    return set()
+
+
+def _require_uploader(user: User, kind: str) -> None:
+    roles = user_roles(user)
+    if not roles & UPLOADERS:
+        raise PermissionDenied("Only place leads and the Strategy Implementation Group upload.")
+    if kind == ReturnUpload.Kind.HISTORY and not roles & REVIEWERS:
+        raise PermissionDenied("History loads are for the Strategy Implementation Group.")
+
+
+# Upload ------------------------------------------------------------------------------------
+
+
+def upload_create(
+    *, user: User, filename: str, content: bytes, kind: str = ReturnUpload.Kind.QUARTERLY
+) -> tuple[ReturnUpload, bool]:
+    """Keep the file and queue its validation; the same bytes again change nothing.
+
+    Returns the upload and whether it is new: an identical file already uploaded (and not
+    withdrawn) is returned as it is, so the caller can say so.
+    """
+    _require_uploader(user, kind)
+    limit = settings.RETURN_MAX_BYTES
+    if len(content) > limit:
+        raise ValidationError(
+            f"The file is {len(content):,} bytes; the largest accepted is {limit:,} bytes."
+        )
+    checksum = hashlib.sha256(content).hexdigest()
+    existing = ReturnUpload.objects.exclude(state=State.WITHDRAWN).filter(checksum=checksum)
+    if (found := existing.first()) is not None:
+        return found, False
+    with transaction.atomic():
+        upload = ReturnUpload(
+            kind=kind,
+            original_name=filename[:255],
+            checksum=checksum,
+            size=len(content),
+            uploaded_by=user,
+            uploaded_at=timezone.now(),
+            stage="Waiting to be validated",
+        )
+        upload.file.save(f"{checksum[:16]}-{filename[-80:]}", ContentFile(content), save=False)
+        upload.save()
+        audit(action=AuditEvent.Action.UPLOAD, actor=user, upload=upload, checksum=checksum)
+        upload_validate_enqueue(upload)
+    return upload, True
+
+
+def upload_validate_enqueue(upload: ReturnUpload) -> None:
+    from .tasks import upload_validate_task
+
+    transaction.on_commit(lambda: upload_validate_task.delay(upload.pk))
+
+
+def return_context(*, user: User, kind: str, today: date | None = None) -> ReturnContext:
+    """What a return from this user may contain: KPIs, places, open periods, limits."""
+    today = today or timezone.localdate()
+    kpis = {kpi.code: KpiSpec.from_model(kpi) for kpi in Kpi.objects.all()}
+    places = {code: PlaceSpec(code=code) for code in Place.objects.values_list("code", flat=True)}
+    reportable = frozenset(reportable_place_codes(user))
+    categories: dict[str, set[str]] = {}
+    for dimension, category in Breakdown.objects.values_list("dimension", "category"):
+        categories.setdefault(dimension, set()).add(category)
+    expectations = ReportingExpectation.objects.filter(place__code__in=reportable)
+    status: dict[str, str] = {}
+    expected = set()
+    for label, kpi, place, locks_on, reopened in expectations.values_list(
+        "period__label", "kpi__code", "place__code", "locks_on", "reopened_until"
+    ):
+        is_open = today <= locks_on or (reopened is not None and today <= reopened)
+        # A label is open if it is open for any place this user reports for.
+        if is_open or status.get(label) != "open":
+            status[label] = "open" if is_open else "locked"
+        if is_open:
+            expected.add((kpi, place, label))
+    return ReturnContext(
+        kpis=kpis,
+        places=places,
+        reportable_places=reportable,
+        period_status=status,
+        required_template_version=None,
+        max_rows=settings.RETURN_MAX_ROWS,
+        max_bytes=settings.RETURN_MAX_BYTES,
+        expected=frozenset(expected) if kind == ReturnUpload.Kind.QUARTERLY else frozenset(),
+        breakdown_categories={k: frozenset(v) for k, v in categories.items()},
+        locally_supplied_only=kind == ReturnUpload.Kind.QUARTERLY,
+    )
+
+
+def _open_history_periods(ctx: ReturnContext, raw_periods) -> ReturnContext:
+    """History loads may hold any period that is not locked for returns."""
+    status = dict(ctx.period_status)
+    for text in pd.unique(raw_periods):
+        try:
+            label = periods.parse_period(text).label
+        except periods.PeriodParseError:
+            continue
+        status.setdefault(label, "open")
+    return replace(ctx, period_status=status)
+
+
+def _issue_dicts(issues: list[Issue]) -> list[dict]:
+    return [asdict(issue) for issue in issues[: settings.RETURN_MAX_STORED_ISSUES]]
+
+
+def upload_validate(*, upload_id: int) -> ReturnUpload | None:
+    """Read, validate and stage a received upload; a repeat run does nothing."""
+    claimed = ReturnUpload.objects.filter(pk=upload_id, state=State.RECEIVED).update(
+        state=State.VALIDATING, stage="Reading the file", percent=5
+    )
+    if not claimed:
+        return None
+    upload = ReturnUpload.objects.select_related("uploaded_by").get(pk=upload_id)
+    ctx = return_context(user=upload.uploaded_by, kind=upload.kind)
+    try:
+        with upload.file.open("rb") as handle:
+            content = handle.read()
+        raw = read_return(upload.original_name, content, ctx)
+    except ReturnRejected as rejected:
+        return _finish_validation(upload, errors=rejected.issues, warnings=[], rows=None)
+    if upload.kind == ReturnUpload.Kind.HISTORY:
+        ctx = _open_history_periods(ctx, raw.frame["period"])
+    _progress(upload, "Checking every row", 40)
+    result = validate_return(raw, ctx)
+    errors = result.errors
+    if upload.kind == ReturnUpload.Kind.QUARTERLY:
+        errors = [*errors, *_unexpected(result.rows, ctx)]
+    rows = result.rows if not errors else None
+    return _finish_validation(
+        upload,
+        errors=errors,
+        warnings=result.warnings,
+        rows=rows,
+        template_version=raw.template_version or "",
+        row_count=len(raw.frame),
+    )
+
+
+def _unexpected(rows: pd.DataFrame, ctx: ReturnContext) -> list[Issue]:
+    """Quarterly returns hold only values the calendar expects from the place (set-based)."""
+    if rows.empty:
+        return []
+    expected = pd.DataFrame(list(ctx.expected), columns=["kpi_code", "place_code", "period_label"])
+    merged = rows.merge(expected.assign(_expected=True), how="left")
+    stray = merged[merged["_expected"].isna()]
+    return [
+        Issue(
+            row=int(r.row),
+            column="place_code",
+            value=r.place_code,
+            message=(
+                f"KPI '{r.kpi_code}' is not expected from '{r.place_code}' for {r.period_label}; "
+                "expected a KPI and place from this return's template."
+            ),
+            code="not_expected",
+        )
+        for r in stray.itertuples(index=False)
+    ]
+
+
+@transaction.atomic
+def _finish_validation(upload, *, errors, warnings, rows, template_version="", row_count=0):
+    if errors or rows is None:
+        upload.state = State.VALIDATION_FAILED
+    else:
+        _progress(upload, "Staging the values", 70)
+        _stage_rows(upload, rows)
+        upload.state = State.VALIDATED
+    upload.stage = "Finished"
+    upload.percent = 100
+    upload.error_count = len(errors)
+    upload.warning_count = len(warnings)
+    upload.issues = _issue_dicts([*errors, *warnings])
+    upload.template_version = template_version
+    upload.row_count = row_count
+    upload.save()
+    audit(
+        action=AuditEvent.Action.VALIDATED,
+        upload=upload,
+        errors=len(errors),
+        warnings=len(warnings),
+    )
+    return upload
+
+
+def _series_ids(frame: pd.DataFrame) -> pd.Series:
+    """The series id of each row, creating the series that do not exist yet (set-based)."""
+    kpi_ids = dict(Kpi.objects.values_list("code", "id"))
+    place_ids = dict(Place.objects.values_list("code", "id"))
+    breakdowns = pd.DataFrame.from_records(
+        Breakdown.objects.values_list("id", "dimension", "category"),
+        columns=["breakdown_id", "breakdown_dimension", "breakdown_category"],
+    )
+    keys = frame[["breakdown_dimension", "breakdown_category"]].merge(
+        breakdowns, on=["breakdown_dimension", "breakdown_category"], how="left"
+    )
+    keys = pd.DataFrame(
+        {
+            "kpi_id": frame["kpi_code"].map(kpi_ids).to_numpy(),
+            "place_id": frame["place_code"].map(place_ids).to_numpy(),
+            "breakdown_id": keys["breakdown_id"].to_numpy(),
+        },
+        index=frame.index,
+    )
+    unique = keys.drop_duplicates()
+    Series.objects.bulk_create(
+        [Series(**row) for row in unique.to_dict("records")], ignore_conflicts=True
+    )
+    existing = pd.DataFrame.from_records(
+        Series.objects.filter(
+            kpi_id__in=unique["kpi_id"].unique(), place_id__in=unique["place_id"].unique()
+        ).values_list("id", "kpi_id", "place_id", "breakdown_id"),
+        columns=["series_id", "kpi_id", "place_id", "breakdown_id"],
+    )
+    merged = keys.merge(existing, on=["kpi_id", "place_id", "breakdown_id"], how="left")
+    return pd.Series(merged["series_id"].to_numpy(), index=frame.index)
+
+
+def _period_ids(frame: pd.DataFrame) -> pd.Series:
+    labels = frame[["period_label", "period_type", "period_start", "period_end"]].drop_duplicates()
+    Period.objects.bulk_create(
+        [
+            Period(label=r.period_label, type=r.period_type, start=r.period_start, end=r.period_end)
+            for r in labels.itertuples(index=False)
+        ],
+        ignore_conflicts=True,
+    )
+    ids = dict(
+        Period.objects.filter(label__in=labels["period_label"].tolist()).values_list("label", "id")
+    )
+    return frame["period_label"].map(ids)
+
+
+def _decimal(value):
+    from decimal import Decimal
+
+    return None if pd.isna(value) else Decimal(str(round(float(value), 6)))
+
+
+def _stage_rows(upload: ReturnUpload, rows: pd.DataFrame) -> None:
+    staged = rows.assign(series_id=_series_ids(rows), period_id=_period_ids(rows))
+    ReturnRow.objects.bulk_create(
+        [
+            ReturnRow(
+                upload=upload,
+                row=int(r.row),
+                series_id=int(r.series_id),
+                period_id=int(r.period_id),
+                numerator=_decimal(r.numerator),
+                denominator=_decimal(r.denominator),
+                value=_decimal(r.value),
+                suppressed=bool(r.suppressed),
+                marker=str(r.marker)[:10],
+                comment=str(r.comment),
+            )
+            for r in staged.itertuples(index=False)
+        ],
+        batch_size=5000,
+    )
+    place_ids = Place.objects.filter(code__in=rows["place_code"].unique()).values_list(
+        "id", flat=True
+    )
+    upload.places.set(list(place_ids))
+
+
+# Submission and decisions ------------------------------------------------------------------
+
+
+def _may_act_for_all_places(user: User, upload: ReturnUpload) -> bool:
+    codes = set(upload.places.values_list("code", flat=True))
+    return codes <= reportable_place_codes(user)
+
+
+@transaction.atomic
+def upload_submit(*, upload: ReturnUpload, user: User, confirm_warnings: bool) -> ReturnUpload:
+    """The place lead confirms a validated return (and its warnings) for review."""
+    upload = ReturnUpload.objects.select_for_update().get(pk=upload.pk)
+    if not _may_act_for_all_places(user, upload):
+        raise PermissionDenied("You may not submit for every place in this return.")
+    if upload.state != State.VALIDATED:
+        raise ValidationError(f"A {upload.get_state_display().lower()} return cannot be submitted.")
+    if upload.warning_count and not confirm_warnings:
+        raise ValidationError("Confirm the warnings before submitting.")
+    upload.warnings_confirmed = bool(upload.warning_count)
+    upload.state = State.SUBMITTED
+    upload.submitted_by = user
+    upload.submitted_at = timezone.now()
+    upload.save()
+    audit(action=AuditEvent.Action.SUBMIT, actor=user, upload=upload)
+    return upload
+
+
+@transaction.atomic
+def upload_decide(
+    *, upload: ReturnUpload, user: User, approve: bool, reason: str = ""
+) -> ReturnUpload:
+    """Approve or send back a submitted return; nobody decides on a return they handled."""
+    upload = ReturnUpload.objects.select_for_update().get(pk=upload.pk)
+    if not (user_roles(user) & REVIEWERS):
+        raise PermissionDenied("Only the Strategy Implementation Group decides on returns.")
+    if user.pk in (upload.uploaded_by_id, upload.submitted_by_id):
+        raise PermissionDenied("Four eyes: you uploaded or submitted this return.")
+    if upload.state != State.SUBMITTED:
+        raise ValidationError(f"A {upload.get_state_display().lower()} return cannot be decided.")
+    if not approve and not reason.strip():
+        raise ValidationError("Say why the return is sent back.")
+    upload.state = State.APPROVED if approve else State.SENT_BACK
+    upload.decided_by = user
+    upload.decided_at = timezone.now()
+    upload.decision_reason = reason.strip()
+    upload.save()
+    action = AuditEvent.Action.APPROVE if approve else AuditEvent.Action.SEND_BACK
+    audit(action=action, actor=user, upload=upload, reason=upload.decision_reason)
+    if approve:
+        upload.values_changed = upload_ingest(upload=upload, actor=user)
+    return upload
+
+
+@transaction.atomic
+def upload_withdraw(*, upload: ReturnUpload, user: User, reason: str) -> ReturnUpload:
+    """Withdraw a mistaken return before approval: recorded, never deleted."""
+    upload = ReturnUpload.objects.select_for_update().get(pk=upload.pk)
+    if user.pk != upload.uploaded_by_id and not user_has_role(user, Role.ADMINISTRATOR):
+        raise PermissionDenied("Only the uploader or an administrator withdraws a return.")
+    if upload.state in (State.APPROVED, State.WITHDRAWN):
+        raise ValidationError(
+            "An approved return is corrected by a new return, not withdrawn."
+            if upload.state == State.APPROVED
+            else "The return is already withdrawn."
+        )
+    upload.state = State.WITHDRAWN
+    upload.decision_reason = reason.strip()
+    upload.save()
+    audit(action=AuditEvent.Action.WITHDRAW, actor=user, upload=upload, reason=reason)
+    return upload
+
+
+# Ingestion ---------------------------------------------------------------------------------
+
+VALUE_COLUMNS = ["numerator", "denominator", "value", "suppressed", "marker"]
+
+
+def upload_ingest(*, upload: ReturnUpload, actor: User | None) -> int:
+    """Write an approved return's changed values as new current versions; returns how many."""
+    staged = pd.DataFrame.from_records(
+        ReturnRow.objects.filter(upload=upload).values(
+            "row", "series_id", "period_id", *VALUE_COLUMNS, "comment"
+        )
+    )
+    changed = observations_ingest(
+        staged.rename(columns={"comment": "note", "row": "source_row"}),
+        recorded_by=upload.uploaded_by,
+        change_reason=f"Return {upload.pk}: {upload.original_name}",
+        source_upload=upload,
+    )
+    ReturnUpload.objects.filter(pk=upload.pk).update(values_changed=changed.changed)
+    audit(
+        action=AuditEvent.Action.VALUES_CHANGED,
+        actor=actor,
+        upload=upload,
+        changed=changed.changed,
+        revised=changed.revised,
+    )
+    return changed.changed
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    changed: int
+    revised: int
+
+
+OPTIONAL_COLUMNS = {
+    "note": "",
+    "source_row": None,
+    "ci_lower": None,
+    "ci_upper": None,
+    "ci_level": None,
+    "ci_method": "",
+}
+
+
+def observations_ingest(
+    frame: pd.DataFrame,
+    *,
+    recorded_by: User | None,
+    change_reason: str,
+    source_upload: ReturnUpload | None = None,
+    source_publication=None,
+) -> IngestResult:
+    """Add a new current version for every value that changed; unchanged values are skipped.
+
+    ``frame`` has series_id, period_id, the value columns and optionally note, source_row and
+    a published interval. Call inside a transaction.
+
+    1. Lock every series touched (in id order, so concurrent ingests queue rather than
+       deadlock); the partial unique index guarantees one current version whatever happens.
+    2. Compare with the current versions in pandas: unchanged values are skipped.
+    3. Retire the changed current versions and insert the new ones, each tracing back to its
+       file (and row); mark the series for recomputation.
+    """
+    if frame.empty:
+        return IngestResult(0, 0)
+    frame = frame.assign(**{k: v for k, v in OPTIONAL_COLUMNS.items() if k not in frame})
+    series_ids = sorted(frame["series_id"].unique().tolist())
+    list(Series.objects.select_for_update().filter(id__in=series_ids).order_by("id"))
+    current = pd.DataFrame.from_records(
+        Observation.objects.filter(is_current=True, series_id__in=series_ids)
+        .filter(period_id__in=frame["period_id"].unique().tolist())
+        .values("id", "series_id", "period_id", *VALUE_COLUMNS),
+        columns=["id", "series_id", "period_id", *VALUE_COLUMNS],
+    )
+    merged = frame.merge(
+        current, on=["series_id", "period_id"], how="left", suffixes=("", "_current")
+    )
+    changed = merged["id"].isna()
+    for column in VALUE_COLUMNS:
+        new, old = merged[column], merged[f"{column}_current"]
+        changed |= ~((new == old) | (new.isna() & old.isna()))
+    merged = merged[changed]
+    if merged.empty:
+        return IngestResult(0, 0)
+    retired = merged["id"].dropna().astype(int).tolist()
+    history = _last_versions(series_ids)
+    Observation.objects.filter(id__in=retired).update(is_current=False)
+    now = timezone.now()
+    merged = merged.astype(object).where(pd.notna(merged), None)
+    Observation.objects.bulk_create(
+        [
+            Observation(
+                series_id=r.series_id,
+                period_id=r.period_id,
+                version=history.get((r.series_id, r.period_id), 0) + 1,
+                is_current=True,
+                numerator=r.numerator,
+                denominator=r.denominator,
+                value=r.value,
+                suppressed=bool(r.suppressed),
+                marker=r.marker or "",
+                note=r.note or "",
+                ci_lower=r.ci_lower,
+                ci_upper=r.ci_upper,
+                ci_level=r.ci_level,
+                ci_method=r.ci_method or "",
+                approved=True,
+                recorded_at=now,
+                recorded_by=recorded_by,
+                change_reason=change_reason,
+                source_upload=source_upload,
+                source_row=r.source_row,
+                source_publication=source_publication,
+            )
+            for r in merged.itertuples(index=False)
+        ],
+        batch_size=5000,
+    )
+    Series.objects.filter(id__in=series_ids).update(needs_recompute=True)
+    progress_recompute_enqueue()
+    return IngestResult(len(merged), len(retired))
+
+
+def _last_versions(series_ids: list[int]) -> dict[tuple[int, int], int]:
+    from django.db.models import Max
+
+    rows = (
+        Observation.objects.filter(series_id__in=series_ids)
+        .values("series_id", "period_id")
+        .annotate(last=Max("version"))
+    )
+    return {(r["series_id"], r["period_id"]): r["last"] for r in rows}

@@ -1,0 +1,174 @@
+"""Pages for quarterly returns: upload, progress, issues, submit, decide, withdraw."""
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from kpis.models import ReturnUpload
+from kpis.returns.report import issues_csv
+from kpis.returns.spec import Issue
+from kpis.uploads import (
+    REVIEWERS,
+    UPLOADERS,
+    reportable_place_codes,
+    upload_create,
+    upload_decide,
+    upload_submit,
+    upload_withdraw,
+)
+from strategy.access import user_roles
+
+from .selectors import upload_list_for, upload_visible_to
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label="Return file (CSV or XLSX)")
+    kind = forms.ChoiceField(choices=ReturnUpload.Kind.choices, initial="quarterly")
+
+
+def _require_uploader(request):
+    if not user_roles(request.user) & UPLOADERS:
+        raise PermissionDenied("Only place leads and the Strategy Implementation Group.")
+
+
+@login_required
+def returns_home(request):
+    _require_uploader(request)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        uploaded = form.cleaned_data["file"]
+        try:
+            upload, created = upload_create(
+                user=request.user,
+                filename=uploaded.name,
+                content=uploaded.read(),
+                kind=form.cleaned_data["kind"],
+            )
+        except (ValidationError, PermissionDenied) as problem:
+            form.add_error(
+                "file", problem.messages[0] if hasattr(problem, "messages") else str(problem)
+            )
+        else:
+            if not created:
+                messages.info(
+                    request,
+                    "This exact file was already uploaded on "
+                    f"{upload.uploaded_at:%d %B %Y at %H:%M}: nothing has changed.",
+                )
+            return redirect("reporting:return-detail", pk=upload.pk)
+    return render(
+        request,
+        "reporting/returns.html",
+        {"form": form, "uploads": upload_list_for(user=request.user)},
+    )
+
+
+def _visible_upload(request, pk) -> ReturnUpload:
+    upload = get_object_or_404(
+        ReturnUpload.objects.select_related("uploaded_by", "submitted_by", "decided_by"), pk=pk
+    )
+    if not upload_visible_to(user=request.user, upload=upload):
+        raise PermissionDenied("This return is not one of yours.")
+    return upload
+
+
+@login_required
+def return_detail(request, pk):
+    upload = _visible_upload(request, pk)
+    roles = user_roles(request.user)
+    may_decide = bool(roles & REVIEWERS) and request.user.pk not in (
+        upload.uploaded_by_id,
+        upload.submitted_by_id,
+    )
+    codes = set(upload.places.values_list("code", flat=True))
+    may_submit = codes <= reportable_place_codes(request.user)
+    issues = upload.issues[:200]
+    return render(
+        request,
+        "reporting/return_detail.html",
+        {
+            "upload": upload,
+            "errors": [i for i in issues if i["severity"] == "error"],
+            "warnings": [i for i in issues if i["severity"] == "warning"],
+            "may_decide": may_decide and upload.state == ReturnUpload.State.SUBMITTED,
+            "may_submit": may_submit and upload.state == ReturnUpload.State.VALIDATED,
+            "may_withdraw": request.user.pk == upload.uploaded_by_id
+            and upload.state not in (ReturnUpload.State.APPROVED, ReturnUpload.State.WITHDRAWN),
+            "in_progress": upload.state
+            in (ReturnUpload.State.RECEIVED, ReturnUpload.State.VALIDATING),
+        },
+    )
+
+
+@login_required
+def return_status(request, pk):
+    upload = _visible_upload(request, pk)
+    return JsonResponse(
+        {
+            "state": upload.state,
+            "state_label": upload.get_state_display(),
+            "stage": upload.stage,
+            "percent": upload.percent,
+            "finished": upload.state
+            not in (ReturnUpload.State.RECEIVED, ReturnUpload.State.VALIDATING),
+        }
+    )
+
+
+@login_required
+def return_issues_csv(request, pk):
+    upload = _visible_upload(request, pk)
+    issues = [Issue(**issue) for issue in upload.issues]
+    response = HttpResponse(issues_csv(issues), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="return-{upload.pk}-issues.csv"'
+    return response
+
+
+def _act(request, pk, action):
+    upload = _visible_upload(request, pk)
+    try:
+        action(upload)
+    except ValidationError as problem:
+        messages.error(request, problem.messages[0])
+    return redirect("reporting:return-detail", pk=upload.pk)
+
+
+@login_required
+@require_POST
+def return_submit(request, pk):
+    return _act(
+        request,
+        pk,
+        lambda upload: upload_submit(
+            upload=upload, user=request.user, confirm_warnings=bool(request.POST.get("confirm"))
+        ),
+    )
+
+
+@login_required
+@require_POST
+def return_decide(request, pk):
+    approve = request.POST.get("decision") == "approve"
+    return _act(
+        request,
+        pk,
+        lambda upload: upload_decide(
+            upload=upload, user=request.user, approve=approve, reason=request.POST.get("reason", "")
+        ),
+    )
+
+
+@login_required
+@require_POST
+def return_withdraw(request, pk):
+    return _act(
+        request,
+        pk,
+        lambda upload: upload_withdraw(
+            upload=upload, user=request.user, reason=request.POST.get("reason", "")
+        ),
+    )

@@ -1,0 +1,97 @@
+"""Releases, pre-release access, completeness and reminders."""
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from kpis.models import AuditEvent, Observation, ReportingExpectation
+from kpis.releases import pre_release_figures, release_publish, release_schedule
+from kpis.reporting_calendar import completeness, reminders_send
+from strategy.access import Role
+from strategy.models import Organisation
+from tests.kpis.test_uploads import GOOD, approve, uploaded
+
+pytest_plugins = ["tests.kpis.test_uploads"]
+
+
+def test_only_approved_values_reach_a_release_at_its_announced_time(lead, sig, make_user):
+    approved = approve(uploaded(lead, GOOD), lead, sig)
+    pending = uploaded(
+        lead,
+        b"kpi_code,place_code,period,breakdown,numerator,denominator,value,marker,comment\n"
+        b"MHST-PUPIL-COVERAGE,southend,2024-25,,40,80,50,,\n",
+        name="second.csv",
+    )
+    assert pending.state == "validated"  # staged, never approved
+    release = release_schedule(
+        title="Q3 outcomes", scheduled_for=timezone.now() + timedelta(days=7), user=sig
+    )
+    with pytest.raises(ValidationError, match="not due yet"):
+        release_publish(release=release, user=sig)
+    published = release_publish(release=release, user=sig, now=release.scheduled_for)
+    in_release = Observation.objects.filter(release=release)
+    assert published == in_release.count() == 1
+    assert set(in_release.values_list("source_upload_id", flat=True)) == {approved.pk}
+    assert not in_release.filter(approved=False).exists()
+    # Publishing twice changes nothing.
+    assert release_publish(release=release, user=sig, now=release.scheduled_for) == 0
+
+
+def test_releases_are_announced_in_advance(sig):
+    with pytest.raises(ValidationError, match="in advance"):
+        release_schedule(title="late", scheduled_for=timezone.now() - timedelta(hours=1), user=sig)
+
+
+def test_pre_release_access_is_for_named_roles_and_recorded(lead, sig, make_user):
+    approve(uploaded(lead, GOOD), lead, sig)
+    figures = pre_release_figures(user=sig, purpose="board paper")
+    assert figures.count() == 1
+    event = AuditEvent.objects.get(action="pre_release_access")
+    assert (event.actor, event.detail["purpose"]) == (sig, "board paper")
+    for role in (Role.PLACE_LEAD, Role.ANALYST):
+        with pytest.raises(PermissionDenied):
+            pre_release_figures(user=make_user(f"x-{role.name}", role), purpose="curious")
+
+
+def test_completeness_counts_met_late_and_outstanding(lead, sig):
+    # Four expectations for 2024-25: school support teams from the three councils and
+    # liaison coverage from EPUT. Southend's is met.
+    approve(uploaded(lead, GOOD), lead, sig)
+    due = ReportingExpectation.objects.filter(period__label="2024-25").first().due_on
+    assert completeness(period_label="2024-25", today=due) == {
+        "met": 1,
+        "late": 0,
+        "outstanding": 3,
+    }
+    assert completeness(period_label="2024-25", today=due + timedelta(days=1)) == {
+        "met": 1,
+        "late": 3,
+        "outstanding": 0,
+    }
+
+
+def test_reminders_go_to_granted_leads_and_their_organisations_contacts(open_period, make_user):
+    thurrock_council = Organisation.objects.get(code="TC")
+    thurrock_council.contact_email = "returns@thurrock.example"
+    thurrock_council.save()
+    lead = make_user("thurrock-lead", Role.PLACE_LEAD, places=("thurrock",))
+    lead.email, lead.organisation = "lead@thurrock.example", thurrock_council
+    lead.save()
+    analyst = make_user("analyst", Role.ANALYST, places=("thurrock",))
+    analyst.email = "analyst@example.org"
+    analyst.save()
+    due = ReportingExpectation.objects.filter(period__label="2024-25").first().due_on
+    today = max(due - timedelta(days=3), timezone.localdate())
+    assert reminders_send(today=today) == 2
+    assert sorted(m.to[0] for m in mail.outbox) == [
+        "lead@thurrock.example",
+        "returns@thurrock.example",
+    ]
+    body = mail.outbox[0].body
+    assert "MHST-PUPIL-COVERAGE for Thurrock, 2024-25" in body
+    assert "Southend" not in body
+    # Once a day: a second run the same day sends nothing.
+    assert reminders_send(today=today) == 0

@@ -1,0 +1,192 @@
+"""Quarterly returns: upload, validation, four eyes, ingestion, corrections and withdrawal."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from kpis.models import AuditEvent, Observation, ReportingExpectation, ReturnRow, ReturnUpload
+from kpis.reporting_calendar import expectation_reopen, expectations_generate
+from kpis.uploads import (
+    upload_create,
+    upload_decide,
+    upload_submit,
+    upload_validate,
+    upload_withdraw,
+)
+from strategy.access import Role
+
+HEADER = "kpi_code,place_code,period,breakdown,numerator,denominator,value,marker,comment\n"
+
+
+def csv(*rows: str) -> bytes:
+    return (HEADER + "".join(row + "\n" for row in rows)).encode()
+
+
+@pytest.fixture
+def open_period(catalogue_data, make_user):
+    """2024-25 expected from the three councils, reopened until well after today."""
+    expectations_generate(period_label="2024-25")
+    admin = make_user("calendar-admin", Role.ADMINISTRATOR)
+    for expectation in ReportingExpectation.objects.filter(period__label="2024-25"):
+        expectation_reopen(
+            expectation=expectation, user=admin, until=timezone.localdate() + timedelta(days=30)
+        )
+    return "2024-25"
+
+
+@pytest.fixture
+def lead(make_user, open_period):
+    return make_user("southend-lead", Role.PLACE_LEAD, places=("southend",))
+
+
+@pytest.fixture
+def sig(make_user):
+    return make_user("sig-member", Role.SIG_MEMBER)
+
+
+def uploaded(user, content, name="return.csv"):
+    upload, created = upload_create(user=user, filename=name, content=content)
+    assert created
+    # With transactions committing, the eager task has already validated it.
+    upload_validate(upload_id=upload.pk)
+    return ReturnUpload.objects.get(pk=upload.pk)
+
+
+GOOD = csv("MHST-PUPIL-COVERAGE,southend,2024-25,,30,60,50,,")
+
+
+def test_a_good_return_is_validated_and_staged_but_not_yet_stored(lead):
+    upload = uploaded(lead, GOOD)
+    assert upload.state == "validated", upload.issues
+    assert ReturnRow.objects.filter(upload=upload).count() == 1
+    assert not Observation.objects.filter(source_upload=upload).exists()
+    assert list(upload.places.values_list("code", flat=True)) == ["southend"]
+
+
+def test_the_same_file_again_is_recognised_and_changes_nothing(lead):
+    first = uploaded(lead, GOOD)
+    again, created = upload_create(user=lead, filename="copy.csv", content=GOOD)
+    assert (again.pk, created) == (first.pk, False)
+    assert ReturnUpload.objects.count() == 1
+
+
+def test_errors_name_row_and_column_and_nothing_is_stored(lead):
+    upload = uploaded(
+        lead,
+        csv(
+            "MHST-PUPIL-COVERAGE,southend,2024-25,,30,60,50,,",
+            "NO-SUCH-KPI,southend,2024-25,,1,2,50,,",
+            "MHST-PUPIL-COVERAGE,thurrock,2024-25,,70,60,,,",
+        ),
+    )
+    assert upload.state == "validation_failed"
+    found = {(i["row"], i["column"], i["code"]) for i in upload.issues if i["severity"] == "error"}
+    assert (3, "kpi_code", "unknown_kpi") in found
+    # Thurrock is not granted to this lead, and 70 of 60 is impossible for a proportion.
+    assert any(row == 4 and column == "place_code" for row, column, _ in found)
+    assert any(row == 4 and column == "numerator" for row, column, _ in found)
+    assert not ReturnRow.objects.filter(upload=upload).exists()
+    assert not Observation.objects.filter(source_upload=upload).exists()
+
+
+def test_only_uploaders_upload(make_user):
+    analyst = make_user("analyst", Role.ANALYST)
+    with pytest.raises(PermissionDenied):
+        upload_create(user=analyst, filename="x.csv", content=GOOD)
+
+
+def test_warnings_must_be_confirmed_before_submitting(lead):
+    # 3 of 60 will be suppressed on public pages: a warning, not an error.
+    upload = uploaded(lead, csv("MHST-PUPIL-COVERAGE,southend,2024-25,,3,60,5,,"))
+    assert upload.state == "validated" and upload.warning_count >= 1
+    with pytest.raises(ValidationError, match="Confirm the warnings"):
+        upload_submit(upload=upload, user=lead, confirm_warnings=False)
+    upload = upload_submit(upload=upload, user=lead, confirm_warnings=True)
+    assert upload.state == "submitted" and upload.warnings_confirmed
+
+
+def test_nobody_approves_a_return_they_uploaded_or_submitted(lead, sig, make_user):
+    upload = uploaded(sig, GOOD)  # a SIG member may upload for any place
+    upload = upload_submit(upload=upload, user=lead, confirm_warnings=True)
+    with pytest.raises(PermissionDenied, match="Four eyes"):
+        upload_decide(upload=upload, user=sig, approve=True)
+    other_lead = make_user("other-lead", Role.PLACE_LEAD, places=("southend",))
+    with pytest.raises(PermissionDenied):
+        upload_decide(upload=upload, user=other_lead, approve=True)
+    reviewer = make_user("reviewer", Role.SIG_MEMBER)
+    upload = upload_decide(upload=upload, user=reviewer, approve=True)
+    assert upload.state == "approved"
+    stored = Observation.objects.filter(source_upload=upload, is_current=True)
+    assert list(stored.values_list("source_row", flat=True)) == [2]
+    assert all(o.approved and o.published_at is None for o in stored)
+    actions = set(AuditEvent.objects.filter(upload=upload).values_list("action", flat=True))
+    assert {"upload", "validated", "submit", "approve", "values_changed"} <= actions
+
+
+def test_sending_back_needs_a_reason(lead, sig):
+    upload = upload_submit(upload=uploaded(lead, GOOD), user=lead, confirm_warnings=True)
+    with pytest.raises(ValidationError, match="Say why"):
+        upload_decide(upload=upload, user=sig, approve=False, reason=" ")
+    upload = upload_decide(upload=upload, user=sig, approve=False, reason="Check the numerator")
+    assert (upload.state, upload.decision_reason) == ("sent_back", "Check the numerator")
+    assert not Observation.objects.filter(source_upload=upload).exists()
+
+
+def approve(upload, lead, reviewer):
+    upload = upload_submit(upload=upload, user=lead, confirm_warnings=True)
+    return upload_decide(upload=upload, user=reviewer, approve=True)
+
+
+def test_a_resubmission_adds_versions_of_changed_values_only(lead, sig):
+    first = approve(uploaded(lead, GOOD), lead, sig)
+    same = approve(uploaded(lead, GOOD + b"\n", name="same-values.csv"), lead, sig)
+    assert same.values_changed == 0  # different bytes, same values: no new versions
+    corrected = csv("MHST-PUPIL-COVERAGE,southend,2024-25,,33,60,55,,corrected count")
+    second = approve(uploaded(lead, corrected, name="corrected.csv"), lead, sig)
+    assert second.values_changed == 1
+    history = Observation.objects.filter(
+        series__kpi__code="MHST-PUPIL-COVERAGE", series__place__code="southend"
+    ).order_by("version")
+    assert [(o.version, o.is_current, float(o.value)) for o in history] == [
+        (1, False, 50.0),
+        (2, True, 55.0),
+    ]
+    assert history[0].source_upload_id == first.pk and history[1].source_upload_id == second.pk
+    assert history[1].note == "corrected count"
+
+
+def test_withdrawal_is_recorded_never_deleted_and_not_after_approval(lead, sig):
+    upload = uploaded(lead, GOOD)
+    upload = upload_withdraw(upload=upload, user=lead, reason="wrong file")
+    assert ReturnUpload.objects.get(pk=upload.pk).state == "withdrawn"
+    assert AuditEvent.objects.filter(upload=upload, action="withdraw").exists()
+    # The same bytes may now be uploaded afresh.
+    fresh = approve(uploaded(lead, GOOD), lead, sig)
+    with pytest.raises(ValidationError, match="corrected by a new return"):
+        upload_withdraw(upload=fresh, user=lead, reason="too late")
+
+
+def test_a_locked_period_is_refused_until_reopened(catalogue_data, make_user):
+    expectations_generate(period_label="2023-24")  # locked long ago
+    lead = make_user("locked-lead", Role.PLACE_LEAD, places=("thurrock",))
+    upload = uploaded(lead, csv("MHST-PUPIL-COVERAGE,thurrock,2023-24,,30,60,50,,"))
+    assert upload.state == "validation_failed"
+    assert any(i["column"] == "period" for i in upload.issues)
+
+
+def test_a_repeat_validation_run_does_nothing(lead):
+    upload = uploaded(lead, GOOD)
+    assert upload_validate(upload_id=upload.pk) is None
+    assert ReturnRow.objects.filter(upload=upload).count() == 1
+
+
+def test_a_kpi_not_expected_from_the_place_is_refused(lead):
+    # Liaison coverage is a provider measure: it is not expected from Southend.
+    upload = uploaded(lead, csv("LIAISON-CORE24-COVERAGE,southend,2024-25,,1,2,50,,"))
+    assert upload.state == "validation_failed"
+    errors = [i for i in upload.issues if i["severity"] == "error"]
+    assert [(i["row"], i["column"], i["code"]) for i in errors] == [
+        (2, "place_code", "not_expected")
+    ]
