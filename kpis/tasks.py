@@ -48,3 +48,11 @@ def reminders_send_task() -> int:
     from .reporting_calendar import reminders_send
 
     return reminders_send()
+
+
+@shared_task
+def expectations_generate_task() -> int:
+    """Add the reporting calendar's expectations for periods that have just ended."""
+    from .reporting_calendar import expectations_generate_recent
+
+    return expectations_generate_recent()

@@ -142,17 +142,41 @@ def return_context(*, user: User, kind: str, today: date | None = None) -> Retur
         if is_open:
             expected.add((kpi, place, label))
     return ReturnContext(
+        previous=_previous_values(reportable),
         kpis=kpis,
         places=places,
         reportable_places=reportable,
         period_status=status,
-        required_template_version=None,
+        required_template_version=(
+            settings.RETURN_TEMPLATE_VERSION if kind == ReturnUpload.Kind.QUARTERLY else None
+        ),
         max_rows=settings.RETURN_MAX_ROWS,
         max_bytes=settings.RETURN_MAX_BYTES,
         expected=frozenset(expected) if kind == ReturnUpload.Kind.QUARTERLY else frozenset(),
         breakdown_categories={k: frozenset(v) for k, v in categories.items()},
         locally_supplied_only=kind == ReturnUpload.Kind.QUARTERLY,
     )
+
+
+def _previous_values(place_codes) -> dict[tuple[str, str, str], tuple]:
+    """Each series' latest value and process limits, for "far from before" warnings."""
+    from .models import Assessment
+
+    latest = Assessment.objects.filter(
+        is_latest=True, series__place__code__in=place_codes
+    ).values_list(
+        "series__kpi__code",
+        "series__place__code",
+        "series__breakdown__dimension",
+        "series__breakdown__category",
+        "value",
+        "spc_lower_limit",
+        "spc_upper_limit",
+    )
+    return {
+        (kpi, place, "all" if dimension == "all" else f"{dimension}:{category}"): (v, low, high)
+        for kpi, place, dimension, category, v, low, high in latest
+    }
 
 
 def _open_history_periods(ctx: ReturnContext, raw_periods) -> ReturnContext:

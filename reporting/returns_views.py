@@ -1,6 +1,7 @@
 """Pages for quarterly returns: upload, progress, issues, submit, decide, withdraw."""
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -11,6 +12,7 @@ from django.views.decorators.http import require_POST
 from kpis.models import ReturnUpload
 from kpis.returns.report import issues_csv
 from kpis.returns.spec import Issue
+from kpis.returns.template import build_csv, build_xlsx
 from kpis.uploads import (
     REVIEWERS,
     UPLOADERS,
@@ -22,7 +24,7 @@ from kpis.uploads import (
 )
 from strategy.access import user_roles
 
-from .selectors import upload_list_for, upload_visible_to
+from .selectors import open_expectations_for, upload_list_for, upload_visible_to
 
 
 class UploadForm(forms.Form):
@@ -172,3 +174,27 @@ def return_withdraw(request, pk):
             upload=upload, user=request.user, reason=request.POST.get("reason", "")
         ),
     )
+
+
+@login_required
+def return_template(request, file_type: str):
+    """A template of the KPIs the user's places supply and that are due now."""
+    _require_uploader(request)
+    expectations = open_expectations_for(
+        user=request.user, period_label=request.GET.get("period") or None
+    )
+    rows = [
+        {"kpi_code": e.kpi.code, "place_code": e.place.code, "period": e.period.label}
+        for e in expectations
+    ]
+    version = settings.RETURN_TEMPLATE_VERSION
+    if file_type == "xlsx":
+        kpis = list({e.kpi.code: e.kpi for e in expectations}.values())
+        content = build_xlsx(rows=rows, kpis=kpis, version=version)
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        content = build_csv(rows, version)
+        content_type = "text/csv; charset=utf-8"
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="set-return-{version}.{file_type}"'
+    return response

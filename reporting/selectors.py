@@ -69,3 +69,35 @@ def upload_visible_to(*, user, upload) -> bool:
         return True
     granted = set(user.place_grants.values_list("place_id", flat=True))
     return bool(granted & set(upload.places.values_list("id", flat=True)))
+
+
+def open_expectations_for(*, user, period_label: str | None = None, today=None):
+    """Expectations open now for the places this user reports for, with KPI, place, period."""
+    from django.db.models import Q
+    from django.utils import timezone
+
+    from kpis.models import ReportingExpectation
+    from kpis.uploads import reportable_place_codes
+
+    today = today or timezone.localdate()
+    expectations = (
+        ReportingExpectation.objects.filter(place__code__in=reportable_place_codes(user))
+        .filter(Q(locks_on__gte=today) | Q(reopened_until__gte=today))
+        .select_related("kpi", "place", "period")
+        .order_by("period__end", "place__code", "kpi__code")
+    )
+    if period_label:
+        expectations = expectations.filter(period__label=period_label)
+    return list(expectations)
+
+
+def audit_events(*, limit: int = 200):
+    from kpis.models import AuditEvent
+
+    return AuditEvent.objects.select_related("actor", "upload", "release").order_by("-at")[:limit]
+
+
+def release_calendar():
+    from kpis.models import Release
+
+    return Release.objects.order_by("-scheduled_for")

@@ -111,6 +111,8 @@ FIXTURES_DIR = BASE_DIR / "fixtures"
 RETURN_MAX_BYTES = env.int("SETSET_RETURN_MAX_BYTES", default=20_000_000)
 RETURN_MAX_ROWS = env.int("SETSET_RETURN_MAX_ROWS", default=100_000)
 RETURN_MAX_STORED_ISSUES = env.int("SETSET_RETURN_MAX_STORED_ISSUES", default=5_000)
+# The version written into return templates; quarterly returns must carry it.
+RETURN_TEMPLATE_VERSION = "2025.1"
 # Reporting calendar: days after a period ends that a return is due, and then locked.
 RETURN_DUE_DAYS = env.int("SETSET_RETURN_DUE_DAYS", default=45)
 RETURN_LOCK_DAYS = env.int("SETSET_RETURN_LOCK_DAYS", default=75)
@@ -159,6 +161,10 @@ CELERY_BEAT_SCHEDULE = {
     "releases-publish-due": {
         "task": "kpis.tasks.releases_publish_due_task",
         "schedule": 60.0,
+    },
+    "return-expectations-daily": {
+        "task": "kpis.tasks.expectations_generate_task",
+        "schedule": crontab(hour=6, minute=0),
     },
     "return-reminders-daily": {
         "task": "kpis.tasks.reminders_send_task",

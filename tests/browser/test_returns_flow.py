@@ -48,7 +48,7 @@ def test_upload_validate_submit_approve_and_recompute(
     assert (stored.series.place.code, float(stored.value), stored.source_row) == (
         "southend",
         50.0,
-        2,
+        3,
     )
     deadline = time.monotonic() + 60
     while (

@@ -1,6 +1,6 @@
 """Releases, pre-release access, completeness and reminders."""
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.core import mail
@@ -21,7 +21,7 @@ def test_only_approved_values_reach_a_release_at_its_announced_time(lead, sig, m
     approved = approve(uploaded(lead, GOOD), lead, sig)
     pending = uploaded(
         lead,
-        b"kpi_code,place_code,period,breakdown,numerator,denominator,value,marker,comment\n"
+        b"#template_version=2025.1\nkpi_code,place_code,period,breakdown,numerator,denominator,value,marker,comment\n"
         b"MHST-PUPIL-COVERAGE,southend,2024-25,,40,80,50,,\n",
         name="second.csv",
     )
@@ -95,3 +95,32 @@ def test_reminders_go_to_granted_leads_and_their_organisations_contacts(open_per
     assert "Southend" not in body
     # Once a day: a second run the same day sends nothing.
     assert reminders_send(today=today) == 0
+
+
+@pytest.mark.parametrize(
+    ("today", "kind", "label"),
+    [
+        (date(2026, 11, 24), "financial_year", "2025-26"),
+        (date(2026, 4, 1), "financial_year", "2025-26"),
+        (date(2026, 3, 31), "financial_year", "2024-25"),
+        (date(2026, 11, 24), "quarter", "2026-27 Q2"),
+        (date(2026, 1, 5), "quarter", "2025-26 Q3"),
+        (date(2026, 1, 5), "month", "Dec 2025"),
+    ],
+)
+def test_latest_ended_period(today, kind, label):
+    from kpis.reporting_calendar import latest_ended
+
+    assert latest_ended(kind, today).label == label
+
+
+def test_recent_expectations_are_generated_once_with_due_and_lock_dates(catalogue_data, settings):
+    from kpis.reporting_calendar import expectations_generate_recent
+
+    created = expectations_generate_recent(today=date(2026, 11, 24))
+    assert created == 4  # three councils' school teams and EPUT's liaison coverage
+    assert expectations_generate_recent(today=date(2026, 11, 24)) == 0
+    expectation = ReportingExpectation.objects.filter(period__label="2025-26").first()
+    # 2025-26 ends on 31 March 2026: due 45 days later, locked 75 days later.
+    assert expectation.due_on == date(2026, 5, 15)
+    assert expectation.locks_on == date(2026, 6, 14)

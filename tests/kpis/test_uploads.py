@@ -17,7 +17,10 @@ from kpis.uploads import (
 )
 from strategy.access import Role
 
-HEADER = "kpi_code,place_code,period,breakdown,numerator,denominator,value,marker,comment\n"
+HEADER = (
+    "#template_version=2025.1\n"
+    "kpi_code,place_code,period,breakdown,numerator,denominator,value,marker,comment\n"
+)
 
 
 def csv(*rows: str) -> bytes:
@@ -83,10 +86,11 @@ def test_errors_name_row_and_column_and_nothing_is_stored(lead):
     )
     assert upload.state == "validation_failed"
     found = {(i["row"], i["column"], i["code"]) for i in upload.issues if i["severity"] == "error"}
-    assert (3, "kpi_code", "unknown_kpi") in found
+    # Line 1 carries the template version and line 2 the header, so data start on row 3.
+    assert (4, "kpi_code", "unknown_kpi") in found
     # Thurrock is not granted to this lead, and 70 of 60 is impossible for a proportion.
-    assert any(row == 4 and column == "place_code" for row, column, _ in found)
-    assert any(row == 4 and column == "numerator" for row, column, _ in found)
+    assert (5, "place_code", "place_not_permitted") in found
+    assert (5, "numerator", "numerator_above_denominator") in found
     assert not ReturnRow.objects.filter(upload=upload).exists()
     assert not Observation.objects.filter(source_upload=upload).exists()
 
@@ -119,7 +123,7 @@ def test_nobody_approves_a_return_they_uploaded_or_submitted(lead, sig, make_use
     upload = upload_decide(upload=upload, user=reviewer, approve=True)
     assert upload.state == "approved"
     stored = Observation.objects.filter(source_upload=upload, is_current=True)
-    assert list(stored.values_list("source_row", flat=True)) == [2]
+    assert list(stored.values_list("source_row", flat=True)) == [3]
     assert all(o.approved and o.published_at is None for o in stored)
     actions = set(AuditEvent.objects.filter(upload=upload).values_list("action", flat=True))
     assert {"upload", "validated", "submit", "approve", "values_changed"} <= actions
@@ -188,5 +192,24 @@ def test_a_kpi_not_expected_from_the_place_is_refused(lead):
     assert upload.state == "validation_failed"
     errors = [i for i in upload.issues if i["severity"] == "error"]
     assert [(i["row"], i["column"], i["code"]) for i in errors] == [
-        (2, "place_code", "not_expected")
+        (3, "place_code", "not_expected")
     ]
+
+
+def test_an_out_of_date_template_is_refused(lead):
+    old = GOOD.replace(b"2025.1", b"2023.1")
+    upload = uploaded(lead, old)
+    assert upload.state == "validation_failed"
+    assert any(i["code"].startswith("template") for i in upload.issues), upload.issues
+
+
+def test_a_value_far_from_the_previous_one_warns_and_asks_for_a_comment(lead, sig):
+    from kpis.models import Series
+    from kpis.recompute import progress_recompute
+
+    approve(uploaded(lead, GOOD), lead, sig)  # 50%
+    progress_recompute(series_ids=list(Series.objects.values_list("id", flat=True)))
+    jump = csv("MHST-PUPIL-COVERAGE,southend,2024-25,,57,60,95,,")
+    upload = uploaded(lead, jump, name="jump.csv")
+    warnings = [i for i in upload.issues if i["severity"] == "warning"]
+    assert any(i["row"] == 3 and "comment" in i["message"].lower() for i in warnings), warnings

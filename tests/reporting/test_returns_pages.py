@@ -60,7 +60,7 @@ def test_a_lead_cannot_see_another_places_return(client, lead, make_user):
 def test_issue_report_downloads_as_csv_with_formulas_neutralised(client, lead):
     upload = uploaded(
         lead,
-        b"kpi_code,place_code,period,breakdown,numerator,denominator,value,marker,comment\n"
+        b"#template_version=2025.1\nkpi_code,place_code,period,breakdown,numerator,denominator,value,marker,comment\n"
         b"=HYPERLINK(1),southend,2024-25,,30,60,50,,\n",
     )
     client.force_login(lead)
@@ -89,3 +89,40 @@ def test_only_reviewers_see_the_decision_buttons(client, lead, sig):
     assert response.status_code == 403
     upload.refresh_from_db()
     assert upload.state == "submitted"
+
+
+def test_the_downloaded_template_filled_in_validates_cleanly(client, lead):
+    from kpis.models import ReturnUpload
+    from tests.kpis.test_uploads import uploaded
+
+    client.force_login(lead)
+    template = client.get(reverse("reporting:return-template-csv")).content.decode()
+    lines = template.splitlines()
+    assert lines[0] == "#template_version=2025.1"
+    # One row is owed by Southend for 2024-25: school mental health support team coverage.
+    assert lines[2] == "MHST-PUPIL-COVERAGE,southend,2024-25,,,,,,"
+    filled = "\n".join([*lines[:2], "MHST-PUPIL-COVERAGE,southend,2024-25,,30,60,50,,"]) + "\n"
+    upload = uploaded(lead, filled.encode(), name="filled.csv")
+    assert upload.state == ReturnUpload.State.VALIDATED, upload.issues
+    xlsx = client.get(reverse("reporting:return-template-xlsx"))
+    assert xlsx.content[:2] == b"PK"
+
+
+def test_audit_log_and_completeness_are_for_the_strategy_implementation_group(
+    client, lead, sig, make_user
+):
+    uploaded(lead, GOOD)
+    for user in (lead, make_user("analyst", Role.ANALYST)):
+        client.force_login(user)
+        assert client.get(reverse("reporting:audit")).status_code == 403
+        assert client.get(reverse("reporting:completeness")).status_code == 403
+    client.force_login(sig)
+    page = client.get(reverse("reporting:audit")).content.decode()
+    assert "Uploaded a return" in page and "southend-lead" in page
+    completeness = client.get(reverse("reporting:completeness") + "?period=2024-25")
+    # Due in May 2025 and none submitted yet: all four are late.
+    assert "Met: 0. Late: 4. Outstanding: 0." in completeness.content.decode()
+
+
+def test_the_release_calendar_is_public(client, db):
+    assert client.get(reverse("reporting:releases")).status_code == 200

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from kpis.reporting_calendar import demo_returns_open
 from kpis.services import catalogue_load, demo_data_load
 from strategy.services import demo_accounts_ensure, roles_ensure, strategy_fixtures_load
 
@@ -19,6 +20,9 @@ class Command(BaseCommand):
             if written
             else "Synthetic demo observations: already loaded"
         )
+        accounts = demo_accounts_ensure()
+        opened = demo_returns_open()
+        self.stdout.write(f"Return periods open for the demo place lead: {opened}")
         self.stdout.write("Demo log-ins (password shown beside each):")
-        for username, password, role in demo_accounts_ensure():
+        for username, password, role in accounts:
             self.stdout.write(f"  {role:<40} {username:<10} {password}")
