@@ -3,6 +3,7 @@ from django.contrib import admin
 from setset.admin import ReadOnlyAdmin
 
 from . import models
+from .recompute import progress_recompute_enqueue, series_mark_dirty
 
 
 class DefinitionVersionInline(admin.TabularInline):
@@ -24,6 +25,12 @@ class KpiAdmin(admin.ModelAdmin):
     search_fields = ("code", "title", "source_indicator_id")
     filter_horizontal = ("priorities", "outcomes", "what_matters")
     inlines = [DefinitionVersionInline, TargetInline]
+
+    def save_related(self, request, form, formsets, change):
+        # A changed definition, break or target changes every stored assessment of the KPI.
+        super().save_related(request, form, formsets, change)
+        series_mark_dirty(kpi_ids=[form.instance.pk])
+        progress_recompute_enqueue()
 
 
 @admin.register(models.DisclosureRule)

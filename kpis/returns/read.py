@@ -753,15 +753,15 @@ def _header_issues(name: str, header: list[str], header_row: int) -> list[Issue]
             issues.append(
                 Issue(
                     header_row,
-                    str(text).strip(),
-                    str(text).strip(),
-                    f"Column '{str(text).strip()}' (column {_letter(position)}) looks like "
+                    str(text).strip()[:120],
+                    str(text).strip()[:120],
+                    f"Column '{str(text).strip()[:120]}' (column {_letter(position)}) looks like "
                     "person-level data; returns hold aggregate figures only. Remove the column "
                     "and any personal details, then upload again.",
                     "person_level_column",
                 )
             )
-    squashed_header = {_squash(text): str(text).strip() for text in header if str(text).strip()}
+    squashed_header = {_squash(t): str(t).strip()[:120] for t in header if str(t).strip()}
     missing = [column for column in REQUIRED_COLUMNS if column not in seen]
     for column in missing:
         near = squashed_header.get(_squash(column))
@@ -901,9 +901,9 @@ def _build(
     file_warnings = [
         Issue(
             header_row,
-            str(text).strip(),
-            str(text).strip(),
-            f"Column '{str(text).strip()}' is not a return column and was ignored; expected "
+            str(text).strip()[:120],
+            str(text).strip()[:120],
+            f"Column '{str(text).strip()[:120]}' is not a return column and was ignored; expected "
             f"only {', '.join(COLUMNS)}.",
             "extra_column",
             "warning",

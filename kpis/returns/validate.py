@@ -99,6 +99,11 @@ def _listing(items, limit: int = 12) -> str:
     return shown + (f" and {len(items) - limit} more" if len(items) > limit else "")
 
 
+def _clip(text, limit: int = 120) -> str:
+    text = str(text)
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"
+
+
 def _nan_to(array: np.ndarray, fill: float) -> np.ndarray:
     return np.where(np.isnan(array), fill, array)
 
@@ -130,7 +135,7 @@ class _Issues:
                 {
                     "row": self.rows[where],
                     "column": column,
-                    "value": np.asarray(values, dtype=object)[where],
+                    "value": [_clip(v, 500) for v in np.asarray(values, dtype=object)[where]],
                     "message": np.asarray(text, dtype=object) if callable(message) else text,
                     "code": code,
                     "severity": severity,
@@ -357,6 +362,10 @@ class _Frame:
         self.valid_min = self.per_kpi([k.valid_min for k in self.kpis], np.nan, float)
         self.valid_max = self.per_kpi([k.valid_max for k in self.kpis], np.nan, float)
 
+    def clip(self, column: str, where: np.ndarray) -> np.ndarray:
+        """The cells at ``where`` as found, shortened for messages."""
+        return np.array([_clip(v) for v in self.text[column][where]], dtype=object)
+
     def per_kpi(self, values: list, missing, dtype=None) -> np.ndarray:
         """Each row's KPI's value (``missing`` for rows without a known KPI)."""
         cleaned = [missing if v is None else v for v in values] + [missing]
@@ -409,7 +418,7 @@ def _check_keys(f: _Frame, ctx: ReturnContext, issues: _Issues) -> None:
         text["kpi_code"],
         lambda w: (
             "KPI code '"
-            + text["kpi_code"][w]
+            + f.clip("kpi_code", w)
             + "' is not in the KPI catalogue"
             + f.kpi_hint[w]
             + "; expected a code from the Definitions sheet."
@@ -438,7 +447,7 @@ def _check_keys(f: _Frame, ctx: ReturnContext, issues: _Issues) -> None:
         text["place_code"],
         lambda w: (
             "Place code '"
-            + text["place_code"][w]
+            + f.clip("place_code", w)
             + "' is not a SET place"
             + f.place_hint[w]
             + f"; expected one of: {_listing(f.place_codes)}."
@@ -465,7 +474,7 @@ def _check_keys(f: _Frame, ctx: ReturnContext, issues: _Issues) -> None:
         ~period["ok"] & ~f.period_blank,
         "period",
         text["period"],
-        lambda w: period["error"][w],
+        lambda w: [_clip(message, 400) for message in period["error"][w]],
     )
     issues.add(
         "period_locked",
@@ -519,7 +528,7 @@ def _check_breakdowns(f: _Frame, ctx: ReturnContext, issues: _Issues) -> np.ndar
         text["breakdown"],
         lambda w: (
             "Breakdown '"
-            + text["breakdown"][w]
+            + f.clip("breakdown", w)
             + "' cannot be read; expected 'dimension:category' such as 'sex:female', or blank or "
             "'all' for the total."
         ),
@@ -620,7 +629,7 @@ def _check_figures(f: _Frame, raw: RawReturn, ctx: ReturnContext, issues: _Issue
             text[column],
             lambda w, column=column: (
                 f"{column.capitalize()} '"
-                + text[column][w]
+                + f.clip(column, w)
                 + "' is not a number; expected a number, or * or c where the figure is "
                 "suppressed, or .. or blank where it is missing."
             ),
@@ -682,7 +691,7 @@ def _check_figures(f: _Frame, raw: RawReturn, ctx: ReturnContext, issues: _Issue
             text[column],
             lambda w, column=column: (
                 f"The {column} "
-                + text[column][w]
+                + f.clip(column, w)
                 + " is negative; expected a count of people or events, 0 or more."
             ),
         )
@@ -699,7 +708,7 @@ def _check_figures(f: _Frame, raw: RawReturn, ctx: ReturnContext, issues: _Issue
             text[column],
             lambda w, column=column: (
                 f"The {column} "
-                + text[column][w]
+                + f.clip(column, w)
                 + " is not a whole number; expected a count of people or events."
             ),
         )
@@ -905,11 +914,11 @@ def _check_duplicates(f: _Frame, issues: _Issues) -> None:
 
     def found(w):
         return (
-            text["kpi_code"][w]
+            f.clip("kpi_code", w)
             + " / "
-            + text["place_code"][w]
+            + f.clip("place_code", w)
             + " / "
-            + text["period"][w]
+            + f.clip("period", w)
             + " / "
             + shown[w].astype(object)
         )

@@ -111,6 +111,9 @@ FIXTURES_DIR = BASE_DIR / "fixtures"
 RETURN_MAX_BYTES = env.int("SETSET_RETURN_MAX_BYTES", default=20_000_000)
 RETURN_MAX_ROWS = env.int("SETSET_RETURN_MAX_ROWS", default=100_000)
 RETURN_MAX_STORED_ISSUES = env.int("SETSET_RETURN_MAX_STORED_ISSUES", default=5_000)
+# On PostgreSQL, stage with COPY and ingest in set-based SQL (the portable path is the same
+# comparison in pandas and the ORM, used on SQLite).
+RETURN_SQL_FAST_PATH = env.bool("SETSET_RETURN_SQL_FAST_PATH", default=True)
 # The version written into return templates; quarterly returns must carry it.
 RETURN_TEMPLATE_VERSION = "2025.1"
 # Reporting calendar: days after a period ends that a return is due, and then locked.

@@ -42,3 +42,32 @@ def test_kpi_definitions_are_editable_by_administrators(client, catalogue_data, 
     client.force_login(make_user("root", Role.ADMINISTRATOR))
     kpi = Kpi.objects.get(code="EIP-2WK")
     assert client.get(f"/admin/kpis/kpi/{kpi.pk}/change/").status_code == 200
+
+
+def test_editing_a_kpi_in_the_admin_marks_its_series_for_recomputation(
+    client, catalogue_data, make_user
+):
+    from kpis.models import Series
+
+    kpi = Kpi.objects.get(code="EIP-2WK")
+    series = series_get_or_create(kpi=kpi, place=Place.objects.get(code="sub-icb-99g"))
+    Series.objects.update(needs_recompute=False)
+    client.force_login(make_user("root", Role.ADMINISTRATOR))
+    url = f"/admin/kpis/kpi/{kpi.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = {name: form[name].value() for name in form.fields if form[name].value() is not None}
+    data.update(
+        {
+            "priorities": [p.pk for p in kpi.priorities.all()],
+            "outcomes": [o.pk for o in kpi.outcomes.all()],
+            "what_matters": [w.pk for w in kpi.what_matters.all()],
+            "title": kpi.title + " (edited)",
+        }
+    )
+    for prefix in ("definition_versions", "targets"):
+        data.update({f"{prefix}-TOTAL_FORMS": 0, f"{prefix}-INITIAL_FORMS": 0})
+    response = client.post(url, data)
+    assert response.status_code == 302, response.context["adminform"].form.errors
+    series.refresh_from_db()
+    assert series.needs_recompute
+    assert Kpi.objects.get(pk=kpi.pk).title.endswith("(edited)")

@@ -143,7 +143,9 @@ def approve(upload, lead, reviewer):
     return upload_decide(upload=upload, user=reviewer, approve=True)
 
 
-def test_a_resubmission_adds_versions_of_changed_values_only(lead, sig):
+@pytest.mark.parametrize("fast_path", [True, False], ids=["copy-and-sql", "portable"])
+def test_a_resubmission_adds_versions_of_changed_values_only(lead, sig, settings, fast_path):
+    settings.RETURN_SQL_FAST_PATH = fast_path
     first = approve(uploaded(lead, GOOD), lead, sig)
     same = approve(uploaded(lead, GOOD + b"\n", name="same-values.csv"), lead, sig)
     assert same.values_changed == 0  # different bytes, same values: no new versions

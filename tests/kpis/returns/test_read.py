@@ -381,3 +381,35 @@ def test_all_reasons_are_reported_together():
         csv_bytes([["EIP-2WK", "southend", "2023-24 Q2", "", "1", "2", "x"]], header=header)
     )
     assert {i.code for i in issues} == {"person_level_column", "missing_column"}
+
+
+def test_a_workbook_that_unzips_too_large_is_refused():
+    content = patch_zip(xlsx_bytes([data_row()]), add={"xl/media/padding.bin": bytes(2_000_000)})
+    ctx = make_ctx(max_bytes=len(content) + 1)  # unzipped limit: 30 x that, under 2,000,000
+    issue = only(rejected(content, ctx, "r.xlsx"), "file_too_large")
+    assert "unpacks to" in issue.message
+
+
+def test_the_data_sheet_is_found_by_name_and_an_empty_sheet_has_no_data():
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    workbook.active.title = "Cover"
+    workbook.active.append(["SET return"])
+    data = workbook.create_sheet("data")
+    data.append(list(COLUMNS))
+    data.append(list(data_row().values()))
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    assert read(buffer.getvalue(), filename="r.xlsx").frame.loc[0, "row"] == 2
+    empty = Workbook()
+    empty.active.title = "Data"
+    buffer = io.BytesIO()
+    empty.save(buffer)
+    assert coded(rejected(buffer.getvalue(), filename="r.xlsx"), "no_data") == [(None, None)]
+
+
+def test_long_cells_are_shortened_in_messages():
+    result = check(csv_bytes([data_row(kpi_code="X" * 5000)]))
+    issue = only(result.errors, "unknown_kpi")
+    assert len(issue.message) < 300 and len(issue.value) <= 500

@@ -1,0 +1,165 @@
+"""Benchmark: a long-form return of N rows ingested end to end, beside PostgreSQL's own COPY.
+
+Uses a scratch PostgreSQL database (dropped and created afresh), loads the strategy and KPI
+catalogue, writes an N-row long-form CSV of monthly and rolling KPIs for every place, then:
+
+1. COPY: PostgreSQL copies the same rows into a scratch table (the ceiling);
+2. the product's own path: store the upload, read and validate the whole file, stage it with
+   COPY, submit, approve, and ingest the values as observation versions.
+
+Prints rows per second for each, their ratio, and peak memory (RSS).
+
+    .venv/bin/python bench/returns_ingest.py [--rows 1000000]
+"""
+
+import argparse
+import io
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DATABASE = "setset_bench"
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "setset.settings.local")
+os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
+os.environ["CELERY_TASK_ALWAYS_EAGER"] = "false"
+os.environ["SETSET_RETURN_MAX_ROWS"] = "5000000"
+os.environ["SETSET_RETURN_MAX_BYTES"] = "2000000000"
+os.environ["DJANGO_DEBUG"] = "false"
+
+
+def recreate_database() -> None:
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+        c.execute(f"DROP DATABASE IF EXISTS {DATABASE}")
+        c.execute(f"CREATE DATABASE {DATABASE}")
+
+
+def build_csv(rows: int) -> bytes:
+    import numpy as np
+    import pandas as pd
+
+    from kpis import periods
+    from kpis.models import Kpi
+    from strategy.models import Place
+
+    kpis = list(
+        Kpi.objects.filter(
+            period_type__in=["month", "rolling_12m_to_month", "rolling_3m_to_month"]
+        ).values_list("code", "statistic", "multiplier", "period_type")
+    )
+    places = list(Place.objects.values_list("code", flat=True))
+    months_needed = -(-rows // (len(kpis) * len(places)))
+    months = [periods.month(2025 - (i // 12), 12 - (i % 12)) for i in range(months_needed)]
+    rng = np.random.default_rng(1)
+    frames = []
+    for code, statistic, multiplier, period_type in kpis:
+        if period_type == "month":
+            labels = [m.label for m in months]
+        else:
+            width = 12 if period_type.startswith("rolling_12m") else 3
+            labels = [periods.rolling(width, m.end.year, m.end.month).label for m in months]
+        grid = pd.MultiIndex.from_product([places, labels], names=["place_code", "period"])
+        frame = grid.to_frame(index=False)
+        n = len(frame)
+        denominator = rng.integers(20, 500, n)
+        numerator = rng.integers(0, 20, n)
+        frame["kpi_code"] = code
+        frame["breakdown"] = ""
+        if statistic == "count":
+            frame["numerator"], frame["denominator"], frame["value"] = numerator, "", numerator
+        else:
+            frame["numerator"], frame["denominator"] = numerator, denominator
+            frame["value"] = (numerator / denominator * float(multiplier)).round(4)
+        frame["marker"], frame["comment"] = "", ""
+        frames.append(frame)
+    data = pd.concat(frames, ignore_index=True).iloc[:rows]
+    columns = ["kpi_code", "place_code", "period", "breakdown", "numerator", "denominator"]
+    columns += ["value", "marker", "comment"]
+    return data[columns].to_csv(index=False).encode()
+
+
+def copy_ceiling(content: bytes) -> float:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE copy_ceiling (kpi_code text, place_code text, period text, "
+            "breakdown text, numerator numeric, denominator numeric, value numeric, marker text, "
+            "comment text)"
+        )
+        started = time.perf_counter()
+        with cursor.cursor.copy("COPY copy_ceiling FROM STDIN (FORMAT csv, HEADER)") as copy:
+            stream = io.BytesIO(content)
+            while block := stream.read(1 << 20):
+                copy.write(block)
+        return time.perf_counter() - started
+
+
+def product_path(content: bytes) -> dict[str, float]:
+    from kpis.models import Observation, ReturnUpload
+    from kpis.uploads import upload_create, upload_decide, upload_submit, upload_validate
+    from strategy.models import User
+
+    uploader = User.objects.get(username="bench-admin")
+    reviewer = User.objects.get(username="bench-reviewer")
+    times = {}
+    started = time.perf_counter()
+    upload, _ = upload_create(
+        user=uploader, filename="history.csv", content=content, kind="history"
+    )
+    times["store"] = time.perf_counter() - started
+    mark = time.perf_counter()
+    upload_validate(upload_id=upload.pk)
+    upload = ReturnUpload.objects.get(pk=upload.pk)
+    assert upload.state == "validated", upload.issues[:5]
+    times["read, validate and stage"] = time.perf_counter() - mark
+    mark = time.perf_counter()
+    upload = upload_submit(upload=upload, user=uploader, confirm_warnings=True)
+    upload = upload_decide(upload=upload, user=reviewer, approve=True)
+    times["approve and ingest"] = time.perf_counter() - mark
+    times["total"] = time.perf_counter() - started
+    assert Observation.objects.filter(source_upload=upload).count() == upload.row_count
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    recreate_database()
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.core.management import call_command
+
+    from kpis.services import catalogue_load
+    from strategy.access import Role
+    from strategy.services import strategy_fixtures_load, user_create
+
+    call_command("migrate", verbosity=0)
+    strategy_fixtures_load(directory=settings.FIXTURES_DIR / "strategy")
+    catalogue_load(directory=settings.FIXTURES_DIR / "kpis")
+    user_create(username="bench-admin", password="x" * 16, roles=[Role.ADMINISTRATOR])
+    user_create(username="bench-reviewer", password="x" * 16, roles=[Role.SIG_MEMBER])
+    content = build_csv(args.rows)
+    rows = content.count(b"\n") - 1
+    print(f"rows: {rows:,} ({len(content) / 1e6:.1f} MB of CSV)")
+    ceiling = copy_ceiling(content)
+    print(f"PostgreSQL COPY into a scratch table: {ceiling:.2f} s, {rows / ceiling:,.0f} rows/s")
+    times = product_path(content)
+    for stage, seconds in times.items():
+        print(f"  {stage}: {seconds:.2f} s")
+    rate = rows / times["total"]
+    print(f"end to end: {rate:,.0f} rows/s, {rate / (rows / ceiling):.2f} of COPY's rate")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak memory (RSS): {peak:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
