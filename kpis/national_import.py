@@ -22,6 +22,7 @@ from strategy.models import Place, User
 
 from .models import AuditEvent, Kpi, NationalPublication
 from .national import pair_measures, parse_publication
+from .services import decimal_6dp
 from .uploads import _period_ids, _series_ids, audit, observations_ingest
 
 IMPORTERS = {Role.ANALYST.value, Role.SIG_MEMBER.value, Role.ADMINISTRATOR.value}
@@ -166,12 +167,8 @@ def publication_import(
 
 def _decimals(frame: pd.DataFrame) -> pd.DataFrame:
     """Values as the database stores them (6 decimal places), so unchanged values compare equal."""
-    from decimal import Decimal
-
     out = frame.copy()
     for column in ("numerator", "denominator", "value", "ci_lower", "ci_upper"):
-        out[column] = [
-            None if pd.isna(v) else Decimal(str(round(float(v), 6))) for v in out[column]
-        ]
-    out["ci_level"] = [None if v is None else Decimal(str(v)) for v in out["ci_level"]]
+        out[column] = out[column].map(decimal_6dp)
+    out["ci_level"] = out["ci_level"].map(decimal_6dp)
     return out

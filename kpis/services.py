@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Max
@@ -21,7 +20,7 @@ from strategy.models import (
     Strategy,
     WhatMatters,
 )
-from strategy.services import LoadReport
+from strategy.services import LoadReport, read_yaml, text_or_blank, upsert_by_natural_key
 
 from . import periods
 from .models import (
@@ -40,40 +39,22 @@ from .recompute import progress_recompute_enqueue, series_mark_dirty, verdict_ru
 CURRENT_STRATEGY = "set-2023-28"
 
 
-def _read(path: Path) -> dict:
-    with path.open(encoding="utf-8") as handle:
-        return yaml.safe_load(handle) or {}
-
-
-def _text(value) -> str:
-    return "" if value is None else str(value).strip()
-
-
-def _upsert(model, lookup: dict, values: dict):
-    obj = model.objects.filter(**lookup).first() or model(**lookup)
-    for name, value in values.items():
-        setattr(obj, name, value)
-    obj.full_clean(validate_unique=False, validate_constraints=False)
-    obj.save()
-    return obj
-
-
 def disclosure_rules_load(*, data: dict, report: LoadReport) -> None:
     """Upsert the publishers' disclosure rules."""
     for row in data["disclosure_rules"]:
-        _upsert(
+        upsert_by_natural_key(
             DisclosureRule,
             {"code": row["code"]},
             {
-                "publisher": _text(row.get("publisher")),
-                "description": _text(row["description"]),
+                "publisher": text_or_blank(row.get("publisher")),
+                "description": text_or_blank(row["description"]),
                 "min_count": row.get("min_count"),
                 "rounding_base": row.get("rounding_base"),
                 "round_after_summing": bool(row.get("round_after_summing")),
                 "min_respondents": row.get("min_respondents"),
                 "min_events_for_rate": row.get("min_events_for_rate"),
                 "zero_shown": row.get("zero_shown"),
-                "url": _text(row.get("url")),
+                "url": text_or_blank(row.get("url")),
             },
         )
     report.add("disclosure_rules", len(data["disclosure_rules"]))
@@ -84,7 +65,7 @@ def breakdowns_load(*, data: dict, report: LoadReport) -> None:
     count = 0
     for dimension, rows in data["breakdowns"].items():
         for position, row in enumerate(rows, start=1):
-            _upsert(
+            upsert_by_natural_key(
                 Breakdown,
                 {"dimension": dimension, "category": str(row["category"])},
                 {"label": row["label"], "position": position},
@@ -113,19 +94,19 @@ def kpis_load(*, data: dict, report: LoadReport) -> None:
         source = row["source"]
         valid = row.get("valid_range") or {}
         baseline = row["baseline"]
-        kpi = _upsert(
+        kpi = upsert_by_natural_key(
             Kpi,
             {"code": row["code"]},
             {
-                "title": _text(row["title"]),
-                "description": _text(row["description"]),
+                "title": text_or_blank(row["title"]),
+                "description": text_or_blank(row["description"]),
                 "cohort": row["cohort"],
-                "age_band": _text(row.get("age_band")),
+                "age_band": text_or_blank(row.get("age_band")),
                 "statistic": row["statistic"],
-                "numerator": _text(row.get("numerator")),
-                "denominator": _text(row.get("denominator")),
+                "numerator": text_or_blank(row.get("numerator")),
+                "denominator": text_or_blank(row.get("denominator")),
                 "multiplier": Decimal(str(row.get("multiplier") or 1)),
-                "unit": _text(row["unit"]),
+                "unit": text_or_blank(row["unit"]),
                 "direction": row["direction"],
                 "time_structure": row["time_structure"],
                 "frequency": row["frequency"],
@@ -141,14 +122,14 @@ def kpis_load(*, data: dict, report: LoadReport) -> None:
                 "valid_min": valid.get("min"),
                 "valid_max": valid.get("max"),
                 "disclosure_rule": rules[row["disclosure_rule"]],
-                "source_publisher": _text(source.get("publisher")),
-                "source_dataset": _text(source.get("dataset")),
-                "source_indicator_id": _text(source.get("indicator_id")),
-                "source_url": _text(source.get("url")),
-                "source_note": _text(source.get("note")),
+                "source_publisher": text_or_blank(source.get("publisher")),
+                "source_dataset": text_or_blank(source.get("dataset")),
+                "source_indicator_id": text_or_blank(source.get("indicator_id")),
+                "source_url": text_or_blank(source.get("url")),
+                "source_note": text_or_blank(source.get("note")),
                 "baseline_rule": baseline["rule"],
-                "baseline_period_label": _text(baseline.get("period_label")),
-                "baseline_note": _text(baseline.get("note")),
+                "baseline_period_label": text_or_blank(baseline.get("period_label")),
+                "baseline_note": text_or_blank(baseline.get("note")),
             },
         )
         kpi.priorities.set(_codes(priorities, row.get("priorities"), "priorities", kpi.code))
@@ -162,13 +143,13 @@ def kpis_load(*, data: dict, report: LoadReport) -> None:
 def _definition_versions_replace(kpi: Kpi, rows: list[dict]) -> None:
     kept = []
     for row in rows:
-        version = _upsert(
+        version = upsert_by_natural_key(
             DefinitionVersion,
             {"kpi": kpi, "version": row["version"]},
             {
                 "applies_from": row.get("applies_from"),
                 "series_break": bool(row.get("series_break")),
-                "note": _text(row.get("note")),
+                "note": text_or_blank(row.get("note")),
             },
         )
         kept.append(version.pk)
@@ -184,13 +165,13 @@ def _targets_replace(kpi: Kpi, rows: list[dict], sources: dict) -> None:
             kpi=kpi,
             kind=row["kind"],
             value=None if row.get("value") is None else Decimal(str(row["value"])),
-            comparator=_text(row.get("comparator")),
+            comparator=text_or_blank(row.get("comparator")),
             applies_from=row.get("applies_from"),
             due=row.get("due"),
-            set_by=_text(row["set_by"]),
+            set_by=text_or_blank(row["set_by"]),
             source_document=sources.get(row.get("source_document")),
-            url=_text(row.get("url")),
-            note=_text(row.get("note")),
+            url=text_or_blank(row.get("url")),
+            note=text_or_blank(row.get("note")),
         )
         target.full_clean()
         target.save()
@@ -204,7 +185,7 @@ def priority_deliverables_load(*, data: dict, report: LoadReport) -> None:
     organisations = {o.code: o for o in Organisation.objects.all()}
     rows = data.get("priority_deliverables") or []
     for row in rows:
-        deliverable = _upsert(
+        deliverable = upsert_by_natural_key(
             Deliverable,
             {"code": row["code"]},
             {
@@ -212,8 +193,8 @@ def priority_deliverables_load(*, data: dict, report: LoadReport) -> None:
                 "strategy": strategy,
                 "owner": organisations.get(row.get("owner")),
                 "section": "Outcomes framework: tracked deliverable",
-                "title": _text(row["title"]),
-                "note": _text(row.get("note")),
+                "title": text_or_blank(row["title"]),
+                "note": text_or_blank(row.get("note")),
             },
         )
         deliverable.priorities.set(
@@ -229,9 +210,9 @@ def priority_deliverables_load(*, data: dict, report: LoadReport) -> None:
 def catalogue_load(*, directory: Path) -> LoadReport:
     """Load disclosure rules, breakdowns, the KPI catalogue and its deliverables; idempotent."""
     report = LoadReport()
-    disclosure_rules_load(data=_read(directory / "disclosure_rules.yaml"), report=report)
-    breakdowns_load(data=_read(directory / "breakdowns.yaml"), report=report)
-    catalogue = _read(directory / "catalogue.yaml")
+    disclosure_rules_load(data=read_yaml(directory / "disclosure_rules.yaml"), report=report)
+    breakdowns_load(data=read_yaml(directory / "breakdowns.yaml"), report=report)
+    catalogue = read_yaml(directory / "catalogue.yaml")
     kpis_load(data=catalogue, report=report)
     priority_deliverables_load(data=catalogue, report=report)
     verdict_rules_ensure_default(path=directory / "verdict_rules.yaml")
@@ -448,9 +429,9 @@ def _demo_write(data, *, as_of) -> int:
         Observation(
             series_id=series_ids[(row.kpi, row.place)],
             period_id=period_ids[row.label],
-            numerator=_decimal(row.numerator),
-            denominator=_decimal(row.denominator),
-            value=_decimal(row.value),
+            numerator=decimal_6dp(row.numerator),
+            denominator=decimal_6dp(row.denominator),
+            value=decimal_6dp(row.value),
             synthetic=True,
             approved=True,
             recorded_at=now,
@@ -465,8 +446,9 @@ def _demo_write(data, *, as_of) -> int:
     return len(observations)
 
 
-def _decimal(value):
-    return None if value is None else Decimal(str(round(float(value), 6)))
+def decimal_6dp(value) -> Decimal | None:
+    """A number as the database stores it (6 decimal places); missing stays None."""
+    return None if value is None or value != value else Decimal(str(round(float(value), 6)))
 
 
 def _demo_revision() -> None:
@@ -492,7 +474,7 @@ def _demo_revision() -> None:
         values=ObservationValues(
             numerator=numerator,
             denominator=published.denominator,
-            value=_decimal(numerator / published.denominator * published.series.kpi.multiplier),
+            value=decimal_6dp(numerator / published.denominator * published.series.kpi.multiplier),
         ),
         change_reason=DEMO_REVISION_REASON,
         synthetic=True,

@@ -38,6 +38,7 @@ from .recompute import progress_recompute_enqueue
 from .returns.read import read_return
 from .returns.spec import Issue, KpiSpec, PlaceSpec, ReturnContext, ReturnRejected
 from .returns.validate import validate_return
+from .services import decimal_6dp
 
 State = ReturnUpload.State
 REVIEWERS = {Role.SIG_MEMBER.value, Role.ADMINISTRATOR.value}
@@ -323,12 +324,6 @@ def _period_ids(frame: pd.DataFrame) -> pd.Series:
     return frame["period_label"].map(ids)
 
 
-def _decimal(value):
-    from decimal import Decimal
-
-    return None if pd.isna(value) else Decimal(str(round(float(value), 6)))
-
-
 def _fast_path() -> bool:
     """COPY and set-based SQL on PostgreSQL; portable ORM and pandas everywhere else."""
     return connection.vendor == "postgresql" and settings.RETURN_SQL_FAST_PATH
@@ -346,6 +341,9 @@ STAGED_COLUMNS = [
     "marker",
     "comment",
 ]
+
+
+DECIMAL_COLUMNS = ("numerator", "denominator", "value")
 
 
 def _stage_rows(upload: ReturnUpload, rows: pd.DataFrame) -> None:
@@ -372,7 +370,9 @@ def _stage_rows(upload: ReturnUpload, rows: pd.DataFrame) -> None:
                 ReturnRow(
                     **{
                         **record,
-                        **{k: _decimal(record[k]) for k in ("numerator", "denominator", "value")},
+                        **{
+                            k: decimal_6dp(record[k]) for k in ("numerator", "denominator", "value")
+                        },
                     }
                 )
                 for record in staged.to_dict("records")

@@ -3,31 +3,15 @@
 from django.db.models import Prefetch
 
 from kpis.models import Kpi, Target
-from strategy.models import Deliverable, Priority, Strategy
-from strategy.selectors import CURRENT_STRATEGY
+from strategy.models import Priority, Strategy
+from strategy.selectors import CURRENT_STRATEGY, strategy_get
 
 
 def strategy_on_a_page(*, code: str = CURRENT_STRATEGY) -> Strategy:
-    """The strategy with every list the page shows, each priority's KPIs and deliverables.
-
-    A fixed number of queries, whatever the number of priorities, KPIs or deliverables.
-    """
-    priorities = Priority.objects.select_related("theme").prefetch_related(
-        Prefetch("deliverables", queryset=Deliverable.objects.only("id", "code", "title")),
-        Prefetch("kpis", queryset=Kpi.objects.only("id", "code", "title")),
-    )
-    return (
-        Strategy.objects.select_related("source")
-        .prefetch_related(
-            "outcomes",
-            "what_matters",
-            "needs",
-            "actions",
-            "focus_areas",
-            "themes",
-            Prefetch("priorities", queryset=priorities),
-        )
-        .get(code=code)
+    """The strategy with each priority's KPIs and deliverables, in a fixed number of queries."""
+    return strategy_get(
+        code=code,
+        priority_prefetches=[Prefetch("kpis", queryset=Kpi.objects.only("id", "code", "title"))],
     )
 
 

@@ -24,10 +24,14 @@ class CohortSection:
     themes: list[ThemeColumn]
 
 
-def strategy_get(*, code: str = CURRENT_STRATEGY) -> Strategy:
-    """The strategy with every list the strategy-on-a-page shows, in a fixed number of queries."""
+def strategy_get(*, code: str = CURRENT_STRATEGY, priority_prefetches=()) -> Strategy:
+    """The strategy with every list the strategy-on-a-page shows, in a fixed number of queries.
+
+    ``priority_prefetches`` adds relations of each priority from apps built on this one.
+    """
     priorities = Priority.objects.select_related("theme").prefetch_related(
         Prefetch("deliverables", queryset=Deliverable.objects.only("id", "code", "title")),
+        *priority_prefetches,
     )
     return (
         Strategy.objects.select_related("source")

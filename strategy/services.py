@@ -53,12 +53,12 @@ class LoadReport:
         self.counts[name] = self.counts.get(name, 0) + n
 
 
-def _read(path: Path) -> dict:
+def read_yaml(path: Path) -> dict:
     with path.open(encoding="utf-8") as handle:
         return yaml.safe_load(handle) or {}
 
 
-def _upsert(model, lookup: dict, values: dict):
+def upsert_by_natural_key(model, lookup: dict, values: dict):
     """Create or update one row by its natural key, validating before it is saved."""
     obj = model.objects.filter(**lookup).first() or model(**lookup)
     for name, value in values.items():
@@ -68,24 +68,24 @@ def _upsert(model, lookup: dict, values: dict):
     return obj
 
 
-def _text(value) -> str:
+def text_or_blank(value) -> str:
     return "" if value is None else str(value)
 
 
 def sources_load(*, data: dict, report: LoadReport) -> None:
     """Upsert the registry of source documents."""
     for row in data["sources"]:
-        _upsert(
+        upsert_by_natural_key(
             SourceDocument,
             {"code": row["code"]},
             {
                 "title": row["title"],
-                "publisher": _text(row.get("publisher")),
-                "version": _text(row.get("version")),
+                "publisher": text_or_blank(row.get("publisher")),
+                "version": text_or_blank(row.get("version")),
                 "published_on": row.get("published_on"),
-                "period": _text(row.get("period")),
-                "seed_file": _text(row.get("seed_file")),
-                "url": _text(row.get("url")),
+                "period": text_or_blank(row.get("period")),
+                "seed_file": text_or_blank(row.get("seed_file")),
+                "url": text_or_blank(row.get("url")),
             },
         )
     report.add("sources", len(data["sources"]))
@@ -95,16 +95,16 @@ def organisations_load(*, data: dict, report: LoadReport) -> None:
     """Upsert partner organisations."""
     sources = {s.code: s for s in SourceDocument.objects.all()}
     for row in data["organisations"]:
-        _upsert(
+        upsert_by_natural_key(
             Organisation,
             {"code": row["code"]},
             {
                 "name": row["name"],
-                "short_name": _text(row.get("short_name")),
+                "short_name": text_or_blank(row.get("short_name")),
                 "kind": row["kind"],
-                "ods_code": _text(row.get("ods_code")),
+                "ods_code": text_or_blank(row.get("ods_code")),
                 "system_partner": bool(row.get("system_partner")),
-                "role": _text(row.get("role")),
+                "role": text_or_blank(row.get("role")),
                 "aliases": row.get("aliases") or [],
                 "source": sources.get(row.get("source")),
             },
@@ -115,14 +115,14 @@ def organisations_load(*, data: dict, report: LoadReport) -> None:
 def strategy_load(*, data: dict, report: LoadReport) -> Strategy:
     """Upsert one strategy with its statements, themes and priorities."""
     head = data["strategy"]
-    strategy = _upsert(
+    strategy = upsert_by_natural_key(
         Strategy,
         {"code": head["code"]},
         {
             "title": head["title"],
             "period_start": head["period_start"],
             "period_end": head["period_end"],
-            "vision": _text(head.get("vision")),
+            "vision": text_or_blank(head.get("vision")),
             "source": SourceDocument.objects.get(code=head["source"]),
         },
     )
@@ -130,7 +130,7 @@ def strategy_load(*, data: dict, report: LoadReport) -> Strategy:
     for section, model in STATEMENT_MODELS.items():
         rows = data.get(section) or []
         for position, row in enumerate(rows, start=1):
-            _upsert(
+            upsert_by_natural_key(
                 model,
                 {"strategy": strategy, "code": row["code"]},
                 {"position": position, "text": row["text"], "mends": row.get("mends") or []},
@@ -138,7 +138,7 @@ def strategy_load(*, data: dict, report: LoadReport) -> Strategy:
         report.add(section, len(rows))
     themes = {}
     for position, row in enumerate(data.get("themes") or [], start=1):
-        themes[row["code"]] = _upsert(
+        themes[row["code"]] = upsert_by_natural_key(
             Theme,
             {"strategy": strategy, "code": row["code"]},
             {"position": position, "name": row["name"]},
@@ -146,7 +146,7 @@ def strategy_load(*, data: dict, report: LoadReport) -> Strategy:
     report.add("themes", len(themes))
     rows = data.get("priorities") or []
     for position, row in enumerate(rows, start=1):
-        _upsert(
+        upsert_by_natural_key(
             Priority,
             {"strategy": strategy, "code": row["code"]},
             {
@@ -165,7 +165,7 @@ def geography_load(*, data: dict, report: LoadReport) -> None:
     """Upsert areas, places, their memberships and the documents' narrative populations."""
     areas = {}
     for row in data["areas"]:
-        areas[row["gss_code"]] = _upsert(
+        areas[row["gss_code"]] = upsert_by_natural_key(
             Area,
             {"gss_code": row["gss_code"]},
             {
@@ -180,21 +180,21 @@ def geography_load(*, data: dict, report: LoadReport) -> None:
     # Parts first, so a whole place can point at its SET part.
     ordered = sorted(data["places"], key=lambda row: row.get("set_part") is not None)
     for row in ordered:
-        place = _upsert(
+        place = upsert_by_natural_key(
             Place,
             {"code": row["code"]},
             {
                 "name": row["name"],
                 "kind": row["kind"],
                 "geography_basis": row["geography_basis"],
-                "gss_code": _text(row.get("gss_code")),
-                "nhs_code": _text(row.get("nhs_code")),
+                "gss_code": text_or_blank(row.get("gss_code")),
+                "nhs_code": text_or_blank(row.get("nhs_code")),
                 "valid_from": row.get("valid_from"),
                 "valid_to": row.get("valid_to"),
                 "within_set": row.get("within_set", True),
                 "set_part": places.get(row.get("set_part")),
                 "position": data["places"].index(row),
-                "note": _text(row.get("note")),
+                "note": text_or_blank(row.get("note")),
             },
         )
         places[row["code"]] = place
@@ -215,7 +215,7 @@ def geography_load(*, data: dict, report: LoadReport) -> None:
     report.add("places", len(places))
     source = SourceDocument.objects.get(code=data["narrative_population_source"])
     for row in data.get("narrative_populations") or []:
-        _upsert(
+        upsert_by_natural_key(
             NarrativePopulation,
             {"place": places[row["place"]], "source": source},
             {"figure": row["figure"], "quoted_as": row["quoted_as"]},
@@ -235,25 +235,25 @@ def deliverables_load(*, data: dict, report: LoadReport) -> None:
         unknown = [c for c in row.get("priorities") or [] if c not in priorities]
         if unknown:
             raise ValidationError(f"Deliverable {row['code']}: unknown priorities {unknown}")
-        deliverable = _upsert(
+        deliverable = upsert_by_natural_key(
             Deliverable,
             {"code": row["code"]},
             {
                 "source": sources[row["source"]],
                 "strategy": strategies.get(row.get("strategy")),
                 "owner": organisations.get(row.get("owner")),
-                "owner_unit": _text(row.get("owner_unit")),
-                "section": _text(row.get("section")),
+                "owner_unit": text_or_blank(row.get("owner_unit")),
+                "section": text_or_blank(row.get("section")),
                 "title": row["title"],
                 "measures": row.get("measures") or [],
-                "target_text": _text(row.get("target_text")),
+                "target_text": text_or_blank(row.get("target_text")),
                 "target_value": row.get("target_value"),
-                "target_unit": _text(row.get("target_unit")),
-                "target_scope": _text(row.get("target_scope")),
+                "target_unit": text_or_blank(row.get("target_unit")),
+                "target_scope": text_or_blank(row.get("target_scope")),
                 "due": row.get("due"),
                 "status": row.get("status") or Deliverable.Status.NOT_STARTED,
                 "mends": row.get("mends") or [],
-                "note": _text(row.get("note")),
+                "note": text_or_blank(row.get("note")),
             },
         )
         deliverable.priorities.set([priorities[c] for c in row.get("priorities") or []])
@@ -265,12 +265,12 @@ def deliverables_load(*, data: dict, report: LoadReport) -> None:
 def strategy_fixtures_load(*, directory: Path) -> LoadReport:
     """Load every strategy fixture idempotently by natural keys; all or nothing."""
     report = LoadReport()
-    sources_load(data=_read(directory / "sources.yaml"), report=report)
-    organisations_load(data=_read(directory / "organisations.yaml"), report=report)
+    sources_load(data=read_yaml(directory / "sources.yaml"), report=report)
+    organisations_load(data=read_yaml(directory / "organisations.yaml"), report=report)
     for name in STRATEGY_FILES:
-        strategy_load(data=_read(directory / name), report=report)
-    geography_load(data=_read(directory / "geography.yaml"), report=report)
-    deliverables_load(data=_read(directory / "deliverables.yaml"), report=report)
+        strategy_load(data=read_yaml(directory / name), report=report)
+    geography_load(data=read_yaml(directory / "geography.yaml"), report=report)
+    deliverables_load(data=read_yaml(directory / "deliverables.yaml"), report=report)
     return report
 
 
