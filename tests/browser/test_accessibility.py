@@ -1,0 +1,27 @@
+"""Public pages scanned with axe-core for WCAG 2.2 AA faults in a real browser."""
+
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+RULESETS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+def violations(page) -> list[str]:
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async (tags) => await axe.run(document, {runOnly: tags})", RULESETS)
+    return [
+        f"{v['id']}: {v['help']} ({len(v['nodes'])} nodes, e.g. {v['nodes'][0]['target']})"
+        for v in result["violations"]
+    ]
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/kpis/EIP-2WK/", "/deliverables/", "/releases/", "/accounts/login/"]
+)
+def test_public_pages_have_no_accessibility_faults(page, live_server, catalogue_data, path):
+    page.goto(live_server.url + path)
+    assert violations(page) == []
