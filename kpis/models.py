@@ -267,8 +267,14 @@ class Series(models.Model):
 class Observation(models.Model):
     """One version of a value; a correction adds a version, history is never overwritten."""
 
-    series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="observations")
-    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="observations")
+    # No single-column indexes on the foreign keys: the composite indexes below lead with
+    # series and with period, and every extra index slows bulk ingestion.
+    series = models.ForeignKey(
+        Series, on_delete=models.CASCADE, related_name="observations", db_index=False
+    )
+    period = models.ForeignKey(
+        Period, on_delete=models.PROTECT, related_name="observations", db_index=False
+    )
     version = models.PositiveIntegerField(default=1)
     is_current = models.BooleanField(default=True)
     numerator = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
@@ -285,7 +291,9 @@ class Observation(models.Model):
     denominator_source = models.CharField(max_length=200, blank=True)
     synthetic = models.BooleanField(default=False, help_text="Demo data, not real figures.")
     recorded_at = models.DateTimeField()
-    recorded_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT)
+    recorded_by = models.ForeignKey(
+        User, null=True, blank=True, on_delete=models.PROTECT, db_index=False
+    )
     change_reason = models.TextField(blank=True)
     published_at = models.DateTimeField(
         null=True, blank=True, help_text="When this version first appeared in a release."
@@ -294,7 +302,12 @@ class Observation(models.Model):
         default=False, help_text="Approved (four eyes) or published by its national source."
     )
     release = models.ForeignKey(
-        "Release", null=True, blank=True, on_delete=models.PROTECT, related_name="observations"
+        "Release",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="observations",
+        db_index=False,
     )
     source_upload = models.ForeignKey(
         "ReturnUpload", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -475,10 +488,23 @@ class ReturnUpload(models.Model):
 class ReturnRow(models.Model):
     """A validated row of an upload, staged until the return is approved."""
 
-    upload = models.ForeignKey(ReturnUpload, on_delete=models.CASCADE, related_name="rows")
+    # Staging is written once, by COPY, from ids the same transaction has just looked up or
+    # created, and read back by upload: the unique index serves every lookup, and per-row
+    # foreign-key triggers would cost more than the copy itself.
+    upload = models.ForeignKey(
+        ReturnUpload,
+        on_delete=models.CASCADE,
+        related_name="rows",
+        db_index=False,
+        db_constraint=False,
+    )
     row = models.PositiveIntegerField()
-    series = models.ForeignKey(Series, on_delete=models.CASCADE)
-    period = models.ForeignKey(Period, on_delete=models.PROTECT)
+    series = models.ForeignKey(
+        Series, on_delete=models.CASCADE, db_index=False, db_constraint=False
+    )
+    period = models.ForeignKey(
+        Period, on_delete=models.PROTECT, db_index=False, db_constraint=False
+    )
     numerator = models.DecimalField(max_digits=20, decimal_places=6, null=True)
     denominator = models.DecimalField(max_digits=20, decimal_places=6, null=True)
     value = models.DecimalField(max_digits=20, decimal_places=6, null=True)
