@@ -513,9 +513,9 @@ class ReturnRow(models.Model):
     comment = models.TextField(blank=True)
 
     class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["upload", "series", "period"], name="return_row_unique")
-        ]
+        # Not unique: a large file is staged chunk by chunk and its duplicates are then found
+        # (and reported by row) in the database.
+        indexes = [models.Index(fields=["upload", "series", "period"], name="return_row_idx")]
 
     def __str__(self):
         return f"{self.upload_id} row {self.row}"

@@ -205,9 +205,14 @@ def upload_validate(*, upload_id: int) -> ReturnUpload | None:
         return None
     upload = ReturnUpload.objects.select_related("uploaded_by").get(pk=upload_id)
     ctx = return_context(user=upload.uploaded_by, kind=upload.kind)
+    with upload.file.open("rb") as handle:
+        is_workbook = handle.read(2) == b"PK"
+        handle.seek(0)
+        if not is_workbook and upload.size > settings.RETURN_CHUNK_BYTES:
+            # Large CSVs (history loads) are read in chunks, so memory stays flat.
+            return _validate_in_chunks(upload, handle, ctx)
+        content = handle.read()
     try:
-        with upload.file.open("rb") as handle:
-            content = handle.read()
         raw = read_return(upload.original_name, content, ctx)
     except ReturnRejected as rejected:
         return _finish_validation(upload, errors=rejected.issues, warnings=[], rows=None)
@@ -227,6 +232,138 @@ def upload_validate(*, upload_id: int) -> ReturnUpload | None:
         template_version=raw.template_version or "",
         row_count=len(raw.frame),
     )
+
+
+def _shifted(issues: list[Issue], offset: int) -> list[Issue]:
+    return [replace(i, row=None if i.row is None else i.row + offset) for i in issues]
+
+
+def _csv_chunks(handle, chunk_rows: int):
+    """The leading comment and header lines once, then the data lines chunk by chunk."""
+    import io
+    from itertools import islice
+
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
+    prefix = []
+    for line in text:
+        prefix.append(line)
+        if not line.startswith("#"):
+            break
+    yield "".join(prefix)
+    while lines := list(islice(text, chunk_rows)):
+        yield lines
+
+
+def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> ReturnUpload:
+    """Validate and stage a large CSV chunk by chunk, all or nothing.
+
+    1. Each chunk (the header repeated) is read and validated exactly as a whole file is,
+       with its row numbers shifted to the file's own.
+    2. Clean rows are staged as they go, a chunk at a time.
+    3. Duplicates across chunks are found in the staging table; after any error anywhere the
+       staged rows are removed, so nothing from the file is kept.
+    """
+    chunk_rows = settings.RETURN_CHUNK_ROWS
+    errors: list[Issue] = []
+    warnings: list[Issue] = []
+    place_codes: set[str] = set()
+    total = 0
+    version = ""
+    chunks = _csv_chunks(handle, chunk_rows)
+    prefix = next(chunks)
+    for lines in chunks:
+        if total + len(lines) > ctx.max_rows:
+            errors.append(_too_many_rows(upload, ctx))
+            break
+        content = (prefix + "".join(lines)).encode()
+        chunk_ctx = replace(ctx, max_rows=len(lines), max_bytes=len(content) + 1)
+        try:
+            raw = read_return(upload.original_name, content, chunk_ctx)
+        except ReturnRejected as rejected:
+            errors.extend(_shifted(rejected.issues, total))
+            total += len(lines)
+            continue
+        version = version or raw.template_version or ""
+        if upload.kind == ReturnUpload.Kind.HISTORY:
+            chunk_ctx = _open_history_periods(chunk_ctx, raw.frame["period"])
+        result = validate_return(raw, chunk_ctx)
+        errors.extend(_shifted(result.errors, total))
+        warnings.extend(_shifted(result.warnings, total))
+        if not errors:
+            rows = result.rows.assign(row=result.rows["row"] + total)
+            with transaction.atomic():
+                _stage_rows(upload, rows, set_places=False)
+            place_codes.update(rows["place_code"].unique())
+        total += len(lines)
+        # Each chunk commits, so the upload page sees the progress as it happens.
+        _progress(upload, f"Checked {total:,} rows", min(90, 10 + total * 80 // ctx.max_rows))
+    if not errors:
+        errors.extend(_staged_duplicates(upload))
+    if errors:
+        # All or nothing: the staged rows of a failed file are removed.
+        ReturnRow.objects.filter(upload=upload).delete()
+        return _finish_validation(
+            upload, errors=errors, warnings=warnings, rows=None, row_count=total
+        )
+    upload.places.set(Place.objects.filter(code__in=place_codes))
+    return _finish_validation(
+        upload,
+        errors=[],
+        warnings=warnings,
+        rows=pd.DataFrame(),
+        template_version=version,
+        row_count=total,
+        staged=True,
+    )
+
+
+def _too_many_rows(upload: ReturnUpload, ctx: ReturnContext) -> Issue:
+    return Issue(
+        row=None,
+        column=None,
+        value="",
+        message=(
+            f"'{upload.original_name}' has more than {ctx.max_rows:,} data rows; the largest "
+            f"accepted is {ctx.max_rows:,}. Split it into smaller returns."
+        ),
+        code="too_many_rows",
+    )
+
+
+def _staged_duplicates(upload: ReturnUpload) -> list[Issue]:
+    """Rows staged twice for one KPI, place, period and breakdown (set-based)."""
+    from django.db.models import Count, Min
+
+    from .returns.validate import DUPLICATE_COLUMNS
+
+    repeated = (
+        ReturnRow.objects.filter(upload=upload)
+        .values("series_id", "period_id")
+        .annotate(n=Count("id"), first=Min("row"))
+        .filter(n__gt=1)
+    )
+    firsts = {(r["series_id"], r["period_id"]): r["first"] for r in repeated}
+    if not firsts:
+        return []
+    issues = []
+    for series_id, period_id, row in (
+        ReturnRow.objects.filter(upload=upload, series_id__in={s for s, _ in firsts})
+        .values_list("series_id", "period_id", "row")
+        .order_by("row")
+    ):
+        first = firsts.get((series_id, period_id))
+        if first is not None and row != first:
+            issues.append(
+                Issue(
+                    row=row,
+                    column=DUPLICATE_COLUMNS,
+                    value="",
+                    message=f"This row repeats row {first}; expected each KPI, place, period "
+                    "and breakdown once.",
+                    code="duplicate_row",
+                )
+            )
+    return issues
 
 
 def _unexpected(rows: pd.DataFrame, ctx: ReturnContext) -> list[Issue]:
@@ -252,12 +389,15 @@ def _unexpected(rows: pd.DataFrame, ctx: ReturnContext) -> list[Issue]:
 
 
 @transaction.atomic
-def _finish_validation(upload, *, errors, warnings, rows, template_version="", row_count=0):
+def _finish_validation(
+    upload, *, errors, warnings, rows, template_version="", row_count=0, staged=False
+):
     if errors or rows is None:
         upload.state = State.VALIDATION_FAILED
     else:
-        _progress(upload, "Staging the values", 70)
-        _stage_rows(upload, rows)
+        if not staged:
+            _progress(upload, "Staging the values", 70)
+            _stage_rows(upload, rows)
         upload.state = State.VALIDATED
     upload.stage = "Finished"
     upload.percent = 100
@@ -346,7 +486,7 @@ STAGED_COLUMNS = [
 DECIMAL_COLUMNS = ("numerator", "denominator", "value")
 
 
-def _stage_rows(upload: ReturnUpload, rows: pd.DataFrame) -> None:
+def _stage_rows(upload: ReturnUpload, rows: pd.DataFrame, *, set_places: bool = True) -> None:
     """Stage validated rows: PostgreSQL's COPY where available, bulk inserts elsewhere."""
     staged = pd.DataFrame(
         {
@@ -379,10 +519,8 @@ def _stage_rows(upload: ReturnUpload, rows: pd.DataFrame) -> None:
             ],
             batch_size=5000,
         )
-    place_ids = Place.objects.filter(code__in=rows["place_code"].unique()).values_list(
-        "id", flat=True
-    )
-    upload.places.set(list(place_ids))
+    if set_places:
+        upload.places.set(Place.objects.filter(code__in=rows["place_code"].unique()))
 
 
 def _copy_into(table: str, frame: pd.DataFrame) -> None:

@@ -110,6 +110,9 @@ FIXTURES_DIR = BASE_DIR / "fixtures"
 # Quarterly returns: limits on uploaded files, and how many issues a report keeps.
 RETURN_MAX_BYTES = env.int("SETSET_RETURN_MAX_BYTES", default=20_000_000)
 RETURN_MAX_ROWS = env.int("SETSET_RETURN_MAX_ROWS", default=100_000)
+# CSV files larger than this are validated and staged in chunks of RETURN_CHUNK_ROWS rows.
+RETURN_CHUNK_BYTES = env.int("SETSET_RETURN_CHUNK_BYTES", default=5_000_000)
+RETURN_CHUNK_ROWS = env.int("SETSET_RETURN_CHUNK_ROWS", default=100_000)
 RETURN_MAX_STORED_ISSUES = env.int("SETSET_RETURN_MAX_STORED_ISSUES", default=5_000)
 # On PostgreSQL, stage with COPY and ingest in set-based SQL (the portable path is the same
 # comparison in pandas and the ORM, used on SQLite).

@@ -215,3 +215,66 @@ def test_a_value_far_from_the_previous_one_warns_and_asks_for_a_comment(lead, si
     upload = uploaded(lead, jump, name="jump.csv")
     warnings = [i for i in upload.issues if i["severity"] == "warning"]
     assert any(i["row"] == 3 and "comment" in i["message"].lower() for i in warnings), warnings
+
+
+def _history(user, body: str, name: str):
+    upload, _ = upload_create(user=user, filename=name, content=body.encode(), kind="history")
+    upload_validate(upload_id=upload.pk)
+    return ReturnUpload.objects.get(pk=upload.pk)
+
+
+HISTORY_HEADER = "kpi_code,place_code,period,breakdown,numerator,denominator,value,marker,comment\n"
+
+
+def test_a_large_file_is_validated_in_chunks_with_the_files_own_row_numbers(
+    catalogue_data, make_user, settings
+):
+    settings.RETURN_CHUNK_BYTES = 10  # every CSV is "large"
+    settings.RETURN_CHUNK_ROWS = 2
+    admin = make_user("history-admin", Role.ADMINISTRATOR)
+    body = HISTORY_HEADER + "".join(
+        f"MHST-PUPIL-COVERAGE,{place},{year}-{(year + 1) % 100:02d},,30,60,50,,\n"
+        for place in ("southend", "thurrock")
+        for year in (2019, 2020, 2021)
+    )
+    upload = _history(admin, body, "six-rows.csv")
+    assert (upload.state, upload.row_count) == ("validated", 6), upload.issues
+    assert sorted(ReturnRow.objects.filter(upload=upload).values_list("row", flat=True)) == [
+        2,
+        3,
+        4,
+        5,
+        6,
+        7,
+    ]
+    assert set(upload.places.values_list("code", flat=True)) == {"southend", "thurrock"}
+
+
+def test_chunked_files_report_errors_and_duplicates_across_chunks_and_keep_nothing(
+    catalogue_data, make_user, settings
+):
+    settings.RETURN_CHUNK_BYTES = 10
+    settings.RETURN_CHUNK_ROWS = 2
+    admin = make_user("history-admin", Role.ADMINISTRATOR)
+    body = HISTORY_HEADER + (
+        "MHST-PUPIL-COVERAGE,southend,2019-20,,30,60,50,,\n"  # row 2
+        "MHST-PUPIL-COVERAGE,southend,2020-21,,30,60,50,,\n"  # row 3
+        "MHST-PUPIL-COVERAGE,southend,2019-20,,31,60,51.67,,\n"  # row 4: repeats row 2
+        "MHST-PUPIL-COVERAGE,thurrock,2020-21,,30,60,50,,\n"  # row 5
+        "MHST-PUPIL-COVERAGE,thurrock,FY24,,30,60,50,,\n"  # row 6: ambiguous period
+    )
+    upload = _history(admin, body, "bad.csv")
+    assert upload.state == "validation_failed"
+    found = {(i["row"], i["code"]) for i in upload.issues if i["severity"] == "error"}
+    assert (6, "period_invalid") in found
+    assert not ReturnRow.objects.filter(upload=upload).exists()
+    clean_but_repeated = HISTORY_HEADER + (
+        "MHST-PUPIL-COVERAGE,southend,2019-20,,30,60,50,,\n"
+        "MHST-PUPIL-COVERAGE,southend,2020-21,,30,60,50,,\n"
+        "MHST-PUPIL-COVERAGE,southend,2019-20,,31,60,51.67,,\n"
+    )
+    upload = _history(admin, clean_but_repeated, "repeated.csv")
+    assert upload.state == "validation_failed"
+    assert [(i["row"], i["code"]) for i in upload.issues] == [(4, "duplicate_row")]
+    assert "repeats row 2" in upload.issues[0]["message"]
+    assert not ReturnRow.objects.filter(upload=upload).exists()
