@@ -129,3 +129,24 @@ def test_deliverables_page_lists_every_priority_deliverable_in_fixed_queries(
     html = response.content.decode()
     assert 'id="SET-D-01"' in html
     assert "a national total, not a place target" in html
+
+
+@pytest.mark.parametrize(
+    ("role", "returns", "internal"),
+    [
+        (None, False, False),
+        (Role.ANALYST, False, False),
+        (Role.PLACE_LEAD, True, False),
+        (Role.SIG_MEMBER, True, True),
+        (Role.ADMINISTRATOR, True, True),
+    ],
+)
+def test_the_header_shows_each_role_the_pages_it_may_open(
+    client, strategy_data, make_user, role, returns, internal
+):
+    if role is not None:
+        client.force_login(make_user("someone", role))
+    html = client.get(reverse("reporting:home")).content.decode()
+    assert ('href="/returns/"' in html) is returns
+    assert ('href="/audit/"' in html) is internal
+    assert 'href="/releases/"' in html
