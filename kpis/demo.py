@@ -214,12 +214,13 @@ def _edge_cases(frame: pd.DataFrame, kpi: KpiInfo) -> pd.DataFrame:
 
 def _keep_valid(frame: pd.DataFrame, blocks: list[PlaceInfo], ends: dict) -> pd.DataFrame:
     """Drop rows of places that did not exist at the period's end (CCGs after July 2022)."""
-    by_code = {b.code: b for b in blocks}
-    valid = [
-        by_code[p].valid_at(ends[label])
-        for p, label in zip(frame["place"], frame["label"], strict=True)
-    ]
-    return frame[np.array(valid, dtype=bool)].reset_index(drop=True)
+    period_end = pd.to_datetime(frame["label"].map(ends))
+    valid_from = pd.to_datetime(frame["place"].map({b.code: b.valid_from for b in blocks}))
+    valid_to = pd.to_datetime(frame["place"].map({b.code: b.valid_to for b in blocks}))
+    valid = (valid_from.isna() | (valid_from <= period_end)) & (
+        valid_to.isna() | (period_end <= valid_to)
+    )
+    return frame[valid.to_numpy()].reset_index(drop=True)
 
 
 def _combine_upward(frame, kpi, places, blocks, specs) -> pd.DataFrame:
