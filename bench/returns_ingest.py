@@ -100,7 +100,7 @@ def copy_ceiling(content: bytes) -> float:
         return time.perf_counter() - started
 
 
-def product_path(content: bytes) -> dict[str, float]:
+def product_path(content) -> dict[str, float]:
     from kpis.models import Observation, ReturnUpload
     from kpis.uploads import upload_create, upload_decide, upload_submit, upload_validate
     from strategy.models import User
@@ -132,14 +132,25 @@ def ingest_only(path: Path) -> None:
     import django
 
     django.setup()
-    content = path.read_bytes()
-    rows = content.count(b"\n") - 1
-    times = product_path(content)
+    with path.open("rb") as handle:
+        rows = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) - 1
+        handle.seek(0)
+        times = product_path(handle)
     for stage, seconds in times.items():
         print(f"  {stage}: {seconds:.2f} s")
     print(f"RATE {rows / times['total']:.1f}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak memory of the ingesting process (RSS): {peak:,.0f} MiB")
+    print(f"peak memory of the ingesting process (RSS): {peak_rss_mib():,.0f} MiB")
+
+
+def peak_rss_mib() -> float:
+    """This process's own peak RSS. Not getrusage's ru_maxrss: on Linux a spawned child
+    inherits the parent's high-water mark through exec, so the child would report the parent's
+    memory (the generated CSV and its frames) as its own."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def main() -> None:

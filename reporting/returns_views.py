@@ -47,7 +47,7 @@ def returns_home(request):
             upload, created = upload_create(
                 user=request.user,
                 filename=uploaded.name,
-                content=uploaded.read(),
+                content=uploaded,
                 kind=form.cleaned_data["kind"],
             )
         except (ValidationError, PermissionDenied) as problem:

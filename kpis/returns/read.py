@@ -9,6 +9,7 @@ the figures are in ``validate.py``.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -172,8 +173,10 @@ def _decode(name: str, content: bytes) -> str:
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = content.count(b"\n", 0, error.start) + 1
-        byte = content[error.start : error.start + 1]
+        # The decoder counts from after a byte-order mark, which it has already taken off.
+        start = error.start + (3 if content.startswith(codecs.BOM_UTF8) else 0)
+        line = content.count(b"\n", 0, start) + 1
+        byte = content[start : start + 1]
         raise _reject(
             "encoding",
             f"'{name}' is not UTF-8 text: byte 0x{byte.hex().upper()} on line {line} cannot be "

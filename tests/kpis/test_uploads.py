@@ -278,3 +278,46 @@ def test_chunked_files_report_errors_and_duplicates_across_chunks_and_keep_nothi
     assert [(i["row"], i["code"]) for i in upload.issues] == [(4, "duplicate_row")]
     assert "repeats row 2" in upload.issues[0]["message"]
     assert not ReturnRow.objects.filter(upload=upload).exists()
+
+
+def test_a_chunked_file_counts_every_issue_but_keeps_only_as_many_as_are_stored(
+    catalogue_data, make_user, settings
+):
+    settings.RETURN_CHUNK_BYTES = 10
+    settings.RETURN_CHUNK_ROWS = 2
+    settings.RETURN_MAX_STORED_ISSUES = 3
+    admin = make_user("history-admin", Role.ADMINISTRATOR)
+    # Rows 2 to 8: every row names a KPI that does not exist, over four chunks.
+    body = HISTORY_HEADER + "".join(
+        f"NO-SUCH-KPI,southend,{year}-{(year + 1) % 100:02d},,30,60,50,,\n"
+        for year in range(2013, 2020)
+    )
+    upload = _history(admin, body, "seven-bad-rows.csv")
+    assert (upload.state, upload.row_count, upload.error_count) == ("validation_failed", 7, 7)
+    assert [(i["row"], i["column"]) for i in upload.issues] == [
+        (2, "kpi_code"),
+        (3, "kpi_code"),
+        (4, "kpi_code"),
+    ]
+    assert not ReturnRow.objects.filter(upload=upload).exists()
+
+
+def test_a_chunked_file_with_a_non_utf8_byte_names_its_line_and_keeps_nothing(
+    catalogue_data, make_user, settings
+):
+    settings.RETURN_CHUNK_BYTES = 10
+    settings.RETURN_CHUNK_ROWS = 2
+    admin = make_user("history-admin", Role.ADMINISTRATOR)
+    rows = [
+        f"MHST-PUPIL-COVERAGE,southend,{year}-{(year + 1) % 100:02d},,30,60,50,,\n"
+        for year in range(2014, 2020)
+    ]
+    rows[4] = rows[4].replace(",,\n", ",,caf\xe9\n")  # line 6, in the third chunk
+    # A UTF-8 byte-order mark, then text saved as Windows-1252.
+    body = b"\xef\xbb\xbf" + HISTORY_HEADER.encode() + "".join(rows).encode("cp1252")
+    upload, _ = upload_create(user=admin, filename="latin1.csv", content=body, kind="history")
+    upload_validate(upload_id=upload.pk)
+    upload = ReturnUpload.objects.get(pk=upload.pk)
+    assert upload.state == "validation_failed"
+    assert [(i["row"], i["code"], i["value"]) for i in upload.issues] == [(6, "encoding", "0xE9")]
+    assert not ReturnRow.objects.filter(upload=upload).exists()

@@ -34,13 +34,13 @@ class Command(BaseCommand):
         administrator = User.objects.filter(username=user).first()
         if administrator is None or not user_has_role(administrator, Role.ADMINISTRATOR):
             raise CommandError(f"{user!r} is not an administrator.")
-        content = path.read_bytes()
         if dry_run:
-            issues = self._dry_run(administrator, path.name, content, kind)
+            issues = self._dry_run(administrator, path.name, path.read_bytes(), kind)
         else:
-            upload, created = upload_create(
-                user=administrator, filename=path.name, content=content, kind=kind
-            )
+            with path.open("rb") as content:
+                upload, created = upload_create(
+                    user=administrator, filename=path.name, content=content, kind=kind
+                )
             if not created:
                 self.stdout.write(f"Already uploaded as return {upload.pk}: nothing changed.")
                 return

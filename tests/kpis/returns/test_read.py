@@ -83,6 +83,12 @@ def test_windows_1252_is_refused_with_the_line():
     assert "not UTF-8" in issue.message and "CSV UTF-8" in issue.message
 
 
+def test_windows_1252_after_a_utf8_byte_order_mark_names_the_byte_itself():
+    content = b"\xef\xbb\xbf" + csv_bytes([data_row(comment="café")], encoding="cp1252")
+    issue = only(rejected(content), "encoding")
+    assert (issue.row, issue.value) == (2, "0xE9")
+
+
 def test_utf16_is_refused():
     content = "\ufeff" + csv_bytes([data_row()]).decode()
     issue = only(rejected(content.encode("utf-16-le")), "encoding")
