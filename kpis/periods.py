@@ -6,6 +6,7 @@ Pure module: no ORM. Financial years run 1 April to 31 March; quarter 1 is April
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from dataclasses import dataclass
 from datetime import date
@@ -137,6 +138,8 @@ AMBIGUOUS: list[tuple[re.Pattern, str]] = [
 ]
 
 
+# Returns repeat the same few hundred spellings chunk after chunk; a spec is immutable.
+@functools.lru_cache(maxsize=65_536)
 def parse_period(text: str) -> PeriodSpec:
     """Parse a period spelling into dates and its canonical label, or say why it cannot."""
     cleaned = re.sub(r"\s+", " ", str(text or "")).strip()

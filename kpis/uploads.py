@@ -726,33 +726,40 @@ def upload_ingest(*, upload: ReturnUpload, actor: User | None) -> int:
     return changed.changed
 
 
-INGEST_SQL = """
-CREATE TEMP TABLE ingest_changed ON COMMIT DROP AS
-SELECT r.row, r.series_id, r.period_id, r.numerator, r.denominator, r.value, r.suppressed,
-       r.marker, r.comment, o.id AS current_id, COALESCE(h.last_version, 0) AS last_version
+# 1. Retire the current versions whose values the return changes.
+RETIRE_SQL = """
+UPDATE kpis_observation o SET is_current = false
 FROM kpis_returnrow r
-LEFT JOIN kpis_observation o
-  ON o.series_id = r.series_id AND o.period_id = r.period_id AND o.is_current
+WHERE r.upload_id = %(upload)s AND o.series_id = r.series_id AND o.period_id = r.period_id
+  AND o.is_current AND (
+    o.numerator IS DISTINCT FROM r.numerator OR o.denominator IS DISTINCT FROM r.denominator
+    OR o.value IS DISTINCT FROM r.value OR o.suppressed <> r.suppressed OR o.marker <> r.marker)
+"""
+
+# 2. Every staged value left without a current version (new, or just retired) becomes the
+#    next version; an unchanged value still has its current version and is skipped.
+INSERT_SQL = """
+INSERT INTO kpis_observation (
+  series_id, period_id, version, is_current, numerator, denominator, value, suppressed, rounded,
+  marker, note, ci_method, denominator_source, synthetic, recorded_at, recorded_by_id,
+  change_reason, approved, source_upload_id, source_row)
+SELECT r.series_id, r.period_id, COALESCE(h.last_version, 0) + 1, true, r.numerator,
+  r.denominator, r.value, r.suppressed, false, r.marker, r.comment, '', '', false, %(now)s,
+  %(user)s, %(reason)s, true, %(upload)s, r.row
+FROM kpis_returnrow r
 LEFT JOIN (
   SELECT series_id, period_id, max(version) AS last_version FROM kpis_observation
   WHERE series_id IN (SELECT series_id FROM kpis_returnrow WHERE upload_id = %(upload)s)
   GROUP BY series_id, period_id
 ) h ON h.series_id = r.series_id AND h.period_id = r.period_id
-WHERE r.upload_id = %(upload)s AND (
-  o.id IS NULL OR o.numerator IS DISTINCT FROM r.numerator
-  OR o.denominator IS DISTINCT FROM r.denominator OR o.value IS DISTINCT FROM r.value
-  OR o.suppressed <> r.suppressed OR o.marker <> r.marker);
-UPDATE kpis_observation SET is_current = false
-WHERE id IN (SELECT current_id FROM ingest_changed WHERE current_id IS NOT NULL);
-INSERT INTO kpis_observation (
-  series_id, period_id, version, is_current, numerator, denominator, value, suppressed, rounded,
-  marker, note, ci_method, denominator_source, synthetic, recorded_at, recorded_by_id,
-  change_reason, approved, source_upload_id, source_row)
-SELECT series_id, period_id, last_version + 1, true, numerator, denominator, value, suppressed,
-  false, marker, comment, '', '', false, %(now)s, %(user)s, %(reason)s, true, %(upload)s, row
-FROM ingest_changed;
+WHERE r.upload_id = %(upload)s AND NOT EXISTS (
+  SELECT 1 FROM kpis_observation o
+  WHERE o.series_id = r.series_id AND o.period_id = r.period_id AND o.is_current)
+"""
+
+MARK_SQL = """
 UPDATE kpis_series SET needs_recompute = true
-WHERE id IN (SELECT DISTINCT series_id FROM kpis_returnrow WHERE upload_id = %(upload)s);
+WHERE id IN (SELECT DISTINCT series_id FROM kpis_returnrow WHERE upload_id = %(upload)s)
 """
 
 
@@ -762,19 +769,18 @@ def _ingest_staged_sql(upload: ReturnUpload, *, change_reason: str) -> IngestRes
         ReturnRow.objects.filter(upload=upload).values_list("series_id", flat=True).distinct()
     )
     list(Series.objects.select_for_update().filter(id__in=series_ids).order_by("id"))
+    parameters = {
+        "upload": upload.pk,
+        "now": timezone.now(),
+        "user": upload.uploaded_by_id,
+        "reason": change_reason,
+    }
     with connection.cursor() as cursor:
-        cursor.execute(
-            INGEST_SQL,
-            {
-                "upload": upload.pk,
-                "now": timezone.now(),
-                "user": upload.uploaded_by_id,
-                "reason": change_reason,
-            },
-        )
-        cursor.execute("SELECT count(*), count(current_id) FROM ingest_changed")
-        changed, revised = cursor.fetchone()
-        cursor.execute("DROP TABLE ingest_changed")
+        cursor.execute(RETIRE_SQL, parameters)
+        revised = cursor.rowcount
+        cursor.execute(INSERT_SQL, parameters)
+        changed = cursor.rowcount
+        cursor.execute(MARK_SQL, parameters)
     progress_recompute_enqueue()
     return IngestResult(changed, revised)
 

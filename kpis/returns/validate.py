@@ -104,6 +104,19 @@ def _clip(text, limit: int = 120) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "\u2026"
 
 
+def _per_distinct(values: np.ndarray, make) -> np.ndarray:
+    """``make(value)`` for every element, called once per distinct value (many warnings share
+    a handful of small counts)."""
+    uniques, inverse = np.unique(values, return_inverse=True)
+    return np.asarray([make(u) for u in uniques], dtype=object)[inverse]
+
+
+def _clipped(values: np.ndarray, limit: int = 500) -> np.ndarray:
+    """``_clip`` over an array, once per distinct value."""
+    codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+    return np.asarray([_clip(u, limit) for u in uniques], dtype=object)[codes]
+
+
 def _nan_to(array: np.ndarray, fill: float) -> np.ndarray:
     return np.where(np.isnan(array), fill, array)
 
@@ -135,7 +148,7 @@ class _Issues:
                 {
                     "row": self.rows[where],
                     "column": column,
-                    "value": [_clip(v, 500) for v in np.asarray(values, dtype=object)[where]],
+                    "value": _clipped(np.asarray(values, dtype=object)[where]),
                     "message": np.asarray(text, dtype=object) if callable(message) else text,
                     "code": code,
                     "severity": severity,
@@ -981,11 +994,13 @@ def _warn_small_counts(f: _Frame, figures: _Figures, issues: _Issues) -> None:
         small_numerator,
         "numerator",
         f.text["numerator"],
-        lambda w: [
-            f"The numerator {fmt(n)} is between 1 and {SMALL_COUNT_MAX}: it will be suppressed "
-            "on public pages. Confirm it is right."
-            for n in numerator[w]
-        ],
+        lambda w: _per_distinct(
+            numerator[w],
+            lambda n: (
+                f"The numerator {fmt(n)} is between 1 and {SMALL_COUNT_MAX}: it will be "
+                "suppressed on public pages. Confirm it is right."
+            ),
+        ),
         "warning",
     )
     small_value = (
@@ -1000,11 +1015,13 @@ def _warn_small_counts(f: _Frame, figures: _Figures, issues: _Issues) -> None:
         small_value,
         "value",
         f.text["value"],
-        lambda w: [
-            f"The count {fmt(v)} is between 1 and {SMALL_COUNT_MAX}: it will be suppressed on "
-            "public pages. Confirm it is right."
-            for v in value[w]
-        ],
+        lambda w: _per_distinct(
+            value[w],
+            lambda v: (
+                f"The count {fmt(v)} is between 1 and {SMALL_COUNT_MAX}: it will be "
+                "suppressed on public pages. Confirm it is right."
+            ),
+        ),
         "warning",
     )
 
