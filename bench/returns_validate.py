@@ -25,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# As the product runs (kpis.apps): strings on Python storage, not Arrow.
+pd.set_option("mode.string_storage", "python")
 
 from kpis.periods import month  # noqa: E402
 from kpis.returns.read import read_return  # noqa: E402

@@ -263,11 +263,12 @@ class _IssueTally:
         self.kept: list[Issue] = []
         self.count = 0
 
-    def add(self, issues: list[Issue], offset: int = 0) -> None:
+    def add(self, issues: list[Issue], offset: int = 0, count: int | None = None) -> None:
+        """Add a chunk's issues (``count`` of them when only the first were built)."""
         room = settings.RETURN_MAX_STORED_ISSUES - len(self.kept)
         if room > 0:
             self.kept.extend(_shifted(issues[:room], offset))
-        self.count += len(issues)
+        self.count += len(issues) if count is None else count
 
 
 def _csv_chunks(handle, chunk_rows: int):
@@ -318,9 +319,9 @@ def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> Ret
         version = version or raw.template_version or ""
         if upload.kind == ReturnUpload.Kind.HISTORY:
             chunk_ctx = _open_history_periods(chunk_ctx, raw.frame["period"])
-        result = validate_return(raw, chunk_ctx)
-        errors.add(result.errors, total)
-        warnings.add(result.warnings, total)
+        result = validate_return(raw, chunk_ctx, keep=settings.RETURN_MAX_STORED_ISSUES)
+        errors.add(result.errors, total, result.error_count)
+        warnings.add(result.warnings, total, result.warning_count)
         if not errors.count:
             rows = result.rows.assign(row=result.rows["row"] + total)
             with transaction.atomic():

@@ -79,10 +79,13 @@ class ValidationResult:
     warnings: list[Issue]
     # The typed rows without errors (all rows when there are none); ingest only when ``ok``.
     rows: pd.DataFrame
+    # How many there are: more than the lists hold when validate_return keeps only the first.
+    error_count: int = 0
+    warning_count: int = 0
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        return not self.error_count
 
 
 def fmt(number) -> str:
@@ -157,12 +160,19 @@ class _Issues:
             )
         )
 
-    def result(self) -> tuple[list[Issue], list[Issue]]:
+    def result(self, keep: int | None = None) -> tuple[list[Issue], list[Issue], int, int]:
+        """Errors and warnings in row order (only the first ``keep`` of each built as Issues),
+        and how many of each there are."""
         found: list[Issue] = list(self.loose)
+        counts = {"error": 0, "warning": 0}
         if self.parts:
             table = pd.concat(self.parts, ignore_index=True)
             table["column_order"] = table["column"].map(_COLUMN_ORDER).fillna(len(_COLUMN_ORDER))
             table = table.sort_values(["row", "column_order", "order"], kind="stable")
+            for severity, n in table["severity"].value_counts().items():
+                counts["error" if severity == "error" else "warning"] += int(n)
+            if keep is not None:
+                table = table.groupby("severity", sort=False).head(keep)
             found += [
                 Issue(int(row), column, str(value), str(message), code, severity)
                 for row, column, value, message, code, severity in zip(
@@ -177,7 +187,12 @@ class _Issues:
             ]
         found.sort(key=_issue_key)
         errors = [issue for issue in found if issue.severity == "error"]
-        return errors, [issue for issue in found if issue.severity != "error"]
+        warnings = [issue for issue in found if issue.severity != "error"]
+        for issue in self.loose:
+            counts["error" if issue.severity == "error" else "warning"] += 1
+        if keep is not None:
+            errors, warnings = errors[:keep], warnings[:keep]
+        return errors, warnings, counts["error"], counts["warning"]
 
 
 def _issue_key(issue: Issue):
@@ -1148,8 +1163,11 @@ def _warn_expected(f: _Frame, ctx: ReturnContext, issues: _Issues) -> None:
 # ---------------------------------------------------------------------------------------------
 
 
-def validate_return(raw: RawReturn, ctx: ReturnContext) -> ValidationResult:
-    """Every error and warning in a return, and its typed rows."""
+def validate_return(
+    raw: RawReturn, ctx: ReturnContext, *, keep: int | None = None
+) -> ValidationResult:
+    """Every error and warning in a return (all counted; with ``keep``, only the first of each
+    kept as Issues), and its typed rows."""
     f = _Frame(raw, ctx)
     issues = _Issues(f.rows)
     _check_keys(f, ctx, issues)
@@ -1165,7 +1183,7 @@ def validate_return(raw: RawReturn, ctx: ReturnContext) -> ValidationResult:
     _warn_small_counts(f, figures, issues)
     _warn_previous(f, figures, ctx, issues)
     _warn_expected(f, ctx, issues)
-    errors, warnings = issues.result()
+    errors, warnings, error_count, warning_count = issues.result(keep)
 
     clean = ~issues.error_rows
     rows = pd.DataFrame(
@@ -1189,4 +1207,10 @@ def validate_return(raw: RawReturn, ctx: ReturnContext) -> ValidationResult:
             "row": f.rows[clean],
         }
     )
-    return ValidationResult(errors=errors, warnings=warnings, rows=rows)
+    return ValidationResult(
+        errors=errors,
+        warnings=warnings,
+        rows=rows,
+        error_count=error_count,
+        warning_count=warning_count,
+    )

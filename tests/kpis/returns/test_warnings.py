@@ -92,3 +92,25 @@ def test_previous_compares_the_value_calculated_from_figures():
     found, errors = warnings(data_row(numerator="30", value=""), ctx=ctx)
     assert errors == []
     assert coded(found, "far_from_previous") == [(2, "value")]
+
+
+def test_with_keep_every_issue_is_counted_but_only_the_first_of_each_kind_are_built():
+    from kpis.returns.validate import validate_return
+    from tests.kpis.returns import read
+
+    content = csv_bytes(
+        [
+            data_row(numerator="3", denominator="60", value="5"),  # row 2: small count
+            data_row(kpi_code="NOPE"),  # row 3: unknown KPI
+            data_row(numerator="2", denominator="40", value="5", place_code="thurrock"),  # 4
+            data_row(kpi_code="NOPE-TOO", place_code="thurrock"),  # row 5: unknown KPI
+        ]
+    )
+    ctx = make_ctx()
+    everything = validate_return(read(content, ctx), ctx)
+    first = validate_return(read(content, ctx), ctx, keep=1)
+    assert (everything.error_count, everything.warning_count) == (2, 2)
+    assert (first.error_count, first.warning_count) == (2, 2)
+    assert [(i.row, i.code) for i in first.errors] == [(3, "unknown_kpi")]
+    assert [(i.row, i.code) for i in first.warnings] == [(2, "small_count")]
+    assert first.errors == everything.errors[:1] and first.warnings == everything.warnings[:1]
