@@ -291,45 +291,50 @@ def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> Ret
 
     1. Each chunk (the header repeated) is read and validated exactly as a whole file is,
        with its row numbers shifted to the file's own.
-    2. Clean rows are staged as they go, a chunk at a time.
+    2. Clean rows are staged as they go, a chunk at a time (copied in the background while
+       the next chunk is checked, where that is possible).
     3. Duplicates across chunks are found in the staging table; after any error anywhere the
        staged rows are removed, so nothing from the file is kept.
     """
-    chunk_rows = settings.RETURN_CHUNK_ROWS
     errors, warnings = _IssueTally(), _IssueTally()
     place_codes: set[str] = set()
     total = 0
     version = ""
-    chunks = _csv_chunks(handle, chunk_rows)
+    chunks = _csv_chunks(handle, settings.RETURN_CHUNK_ROWS)
     prefix = next(chunks)
-    for lines in chunks:
-        if total + len(lines) > ctx.max_rows:
-            errors.add([_too_many_rows(upload, ctx)])
-            break
-        content = prefix + b"".join(lines)
-        chunk_ctx = replace(ctx, max_rows=len(lines), max_bytes=len(content) + 1)
-        del lines
-        try:
-            raw = read_return(upload.original_name, content, chunk_ctx)
-        except ReturnRejected as rejected:
-            errors.add(rejected.issues, total)
+    writer = _BackgroundCopy.where_useful()
+    try:
+        for lines in chunks:
+            if total + len(lines) > ctx.max_rows:
+                errors.add([_too_many_rows(upload, ctx)])
+                break
+            content = prefix + b"".join(lines)
+            chunk_ctx = replace(ctx, max_rows=len(lines), max_bytes=len(content) + 1)
+            del lines
+            try:
+                raw = read_return(upload.original_name, content, chunk_ctx)
+            except ReturnRejected as rejected:
+                errors.add(rejected.issues, total)
+                total += chunk_ctx.max_rows
+                continue
+            del content
+            version = version or raw.template_version or ""
+            if upload.kind == ReturnUpload.Kind.HISTORY:
+                chunk_ctx = _open_history_periods(chunk_ctx, raw.frame["period"])
+            result = validate_return(raw, chunk_ctx, keep=settings.RETURN_MAX_STORED_ISSUES)
+            errors.add(result.errors, total, result.error_count)
+            warnings.add(result.warnings, total, result.warning_count)
+            if not errors.count:
+                rows = result.rows.assign(row=result.rows["row"] + total)
+                with transaction.atomic():
+                    _stage_rows(upload, rows, set_places=False, writer=writer)
+                place_codes.update(rows["place_code"].unique())
             total += chunk_ctx.max_rows
-            continue
-        del content
-        version = version or raw.template_version or ""
-        if upload.kind == ReturnUpload.Kind.HISTORY:
-            chunk_ctx = _open_history_periods(chunk_ctx, raw.frame["period"])
-        result = validate_return(raw, chunk_ctx, keep=settings.RETURN_MAX_STORED_ISSUES)
-        errors.add(result.errors, total, result.error_count)
-        warnings.add(result.warnings, total, result.warning_count)
-        if not errors.count:
-            rows = result.rows.assign(row=result.rows["row"] + total)
-            with transaction.atomic():
-                _stage_rows(upload, rows, set_places=False)
-            place_codes.update(rows["place_code"].unique())
-        total += chunk_ctx.max_rows
-        # Each chunk commits, so the upload page sees the progress as it happens.
-        _progress(upload, f"Checked {total:,} rows", min(90, 10 + total * 80 // ctx.max_rows))
+            # Each chunk commits, so the upload page sees the progress as it happens.
+            _progress(upload, f"Checked {total:,} rows", min(90, 10 + total * 80 // ctx.max_rows))
+    finally:
+        if writer is not None:
+            writer.close()  # every staged chunk is written before it is checked or removed
     if not errors.count:
         errors.add(_staged_duplicates(upload))
     if errors.count:
@@ -563,8 +568,15 @@ STAGED_COLUMNS = [
 DECIMAL_COLUMNS = ("numerator", "denominator", "value")
 
 
-def _stage_rows(upload: ReturnUpload, rows: pd.DataFrame, *, set_places: bool = True) -> None:
-    """Stage validated rows: PostgreSQL's COPY where available, bulk inserts elsewhere."""
+def _stage_rows(
+    upload: ReturnUpload,
+    rows: pd.DataFrame,
+    *,
+    set_places: bool = True,
+    writer: _BackgroundCopy | None = None,
+) -> None:
+    """Stage validated rows: PostgreSQL's COPY where available (on ``writer``'s connection when
+    given), bulk inserts elsewhere."""
     staged = pd.DataFrame(
         {
             "upload_id": upload.pk,
@@ -579,7 +591,9 @@ def _stage_rows(upload: ReturnUpload, rows: pd.DataFrame, *, set_places: bool = 
             "comment": rows["comment"].astype(str),
         }
     )
-    if _fast_path():
+    if writer is not None:
+        writer.write(staged)
+    elif _fast_path():
         _copy_into("kpis_returnrow", staged)
     else:
         ReturnRow.objects.bulk_create(
@@ -620,6 +634,53 @@ def _copy_into(table: str, frame: pd.DataFrame) -> None:
                 sink = pa.BufferOutputStream()
                 pa_csv.write_csv(chunk, sink, options)
                 copy.write(sink.getvalue())
+
+
+class _BackgroundCopy:
+    """COPY of staged chunks into ``kpis_returnrow`` on a second connection, in a thread, while
+    the caller validates the next chunk: PostgreSQL takes the rows on one core as pandas checks
+    the next ones on the other.
+
+    Only for chunks that commit one by one anyway (PostgreSQL, no enclosing transaction);
+    inside a transaction, chunks are copied in line so they stay in it. At most one chunk
+    waits, so memory stays flat; a failure is raised to the caller at the next chunk or at
+    ``close``, which waits for every chunk to be written.
+    """
+
+    def __init__(self) -> None:
+        import queue
+        import threading
+
+        self._chunks: queue.Queue = queue.Queue(maxsize=1)
+        self._error: Exception | None = None
+        self._thread = threading.Thread(target=self._run, name="staging-copy", daemon=True)
+        self._thread.start()
+
+    @classmethod
+    def where_useful(cls) -> _BackgroundCopy | None:
+        return cls() if _fast_path() and not connection.in_atomic_block else None
+
+    def _run(self) -> None:
+        try:
+            while (frame := self._chunks.get()) is not None:
+                if self._error is None:
+                    try:
+                        _copy_into("kpis_returnrow", frame)
+                    except Exception as error:  # noqa: BLE001 - handed to the caller
+                        self._error = error
+        finally:
+            connection.close()  # this thread's own connection
+
+    def write(self, frame: pd.DataFrame) -> None:
+        if self._error is not None:
+            raise self._error
+        self._chunks.put(frame)
+
+    def close(self) -> None:
+        self._chunks.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
 
 
 # Submission and decisions ------------------------------------------------------------------

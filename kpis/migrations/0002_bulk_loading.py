@@ -79,15 +79,21 @@ REFERENCED_FUNCTION = """
 CREATE FUNCTION kpis_observation_referenced_check() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
   key text := TG_ARGV[0];
+  gone bigint[];
   still bigint;
 BEGIN
+  -- The ids that no longer exist: all deleted ones, or those an update renumbered (usually
+  -- none, and then nothing more is read).
   IF TG_OP = 'DELETE' THEN
-    EXECUTE format('SELECT o.%1$I FROM kpis_observation o '
-                   'WHERE o.%1$I IN (SELECT id FROM removed) LIMIT 1', key) INTO still;
+    SELECT array_agg(id) INTO gone FROM removed;
   ELSE
-    EXECUTE format('SELECT o.%1$I FROM kpis_observation o WHERE o.%1$I IN '
-                   '(SELECT id FROM removed EXCEPT SELECT id FROM kept) LIMIT 1', key) INTO still;
+    SELECT array_agg(id) INTO gone FROM (SELECT id FROM removed EXCEPT SELECT id FROM kept) g;
   END IF;
+  IF gone IS NULL THEN
+    RETURN NULL;
+  END IF;
+  EXECUTE format('SELECT o.%1$I FROM kpis_observation o WHERE o.%1$I = ANY($1) LIMIT 1', key)
+    INTO still USING gone;
   IF still IS NOT NULL THEN
     RAISE foreign_key_violation USING
       MESSAGE = format('update or delete on table "%s" violates the reference %s of table '

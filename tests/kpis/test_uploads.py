@@ -321,3 +321,37 @@ def test_a_chunked_file_with_a_non_utf8_byte_names_its_line_and_keeps_nothing(
     assert upload.state == "validation_failed"
     assert [(i["row"], i["code"], i["value"]) for i in upload.issues] == [(6, "encoding", "0xE9")]
     assert not ReturnRow.objects.filter(upload=upload).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_outside_a_transaction_chunks_are_copied_in_the_background_with_the_same_outcome(
+    catalogue_data, make_user, settings
+):
+    from django.db import connection, transaction
+
+    from kpis.uploads import _BackgroundCopy
+
+    writer = _BackgroundCopy.where_useful()
+    assert writer is not None and not connection.in_atomic_block
+    writer.close()
+    with transaction.atomic():
+        assert _BackgroundCopy.where_useful() is None  # in line, inside the transaction
+
+    settings.RETURN_CHUNK_BYTES = 10
+    settings.RETURN_CHUNK_ROWS = 2
+    admin = make_user("history-admin", Role.ADMINISTRATOR)
+    body = HISTORY_HEADER + "".join(
+        f"MHST-PUPIL-COVERAGE,{place},{year}-{(year + 1) % 100:02d},,30,60,50,,\n"
+        for place in ("southend", "thurrock")
+        for year in (2019, 2020, 2021)
+    )
+    upload = _history(admin, body, "six-rows.csv")
+    assert (upload.state, upload.row_count) == ("validated", 6), upload.issues
+    staged = ReturnRow.objects.filter(upload=upload).order_by("row")
+    assert list(staged.values_list("row", "value")) == [(row, 50) for row in range(2, 8)]
+
+    # An error in the last chunk: the chunks already copied are removed.
+    upload = _history(admin, body + "MHST-PUPIL-COVERAGE,thurrock,FY24,,30,60,50,,\n", "bad.csv")
+    assert upload.state == "validation_failed"
+    assert [(i["row"], i["code"]) for i in upload.issues] == [(8, "period_invalid")]
+    assert not ReturnRow.objects.filter(upload=upload).exists()
