@@ -8,7 +8,8 @@ catalogue, writes an N-row long-form CSV of monthly and rolling KPIs for every p
 2. the product's own path: store the upload, read and validate the whole file, stage it with
    COPY, submit, approve, and ingest the values as observation versions.
 
-Prints rows per second for each, their ratio, and peak memory (RSS).
+Prints rows per second for each, their ratio, and peak memory (RSS); then, as a floor, the
+database alone writing the same observation versions into copies of the observation table.
 
     .venv/bin/python bench/returns_ingest.py [--rows 1000000]
 """
@@ -159,6 +160,32 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def storage_floor() -> tuple[float, float]:
+    """The database alone writing the ingested observation versions again, into copies of the
+    observation table: with only the one-current partial unique index the issue requires, and
+    with every index the table has. No Python, no validation: what any ingest path pays."""
+    from django.db import connection
+
+    times = []
+    with connection.cursor() as cursor:
+        for name, indexes in (
+            (
+                "floor_required",
+                "CREATE UNIQUE INDEX ON floor_required (series_id, period_id) WHERE is_current",
+            ),
+            ("floor_all", ""),
+        ):
+            including = "INCLUDING ALL" if not indexes else "INCLUDING DEFAULTS"
+            cursor.execute(f"CREATE TABLE {name} (LIKE kpis_observation {including})")
+            if indexes:
+                cursor.execute(indexes)
+            started = time.perf_counter()
+            cursor.execute(f"INSERT INTO {name} SELECT * FROM kpis_observation")
+            times.append(time.perf_counter() - started)
+            cursor.execute(f"DROP TABLE {name}")
+    return times[0], times[1]
+
+
 def main() -> None:
     import subprocess
     import tempfile
@@ -212,6 +239,16 @@ def main() -> None:
         f"end to end: {rate:,.0f} rows/s, {rate / (rows / ceiling):.2f} of COPY's rate "
         f"({rate / (rows / logged):.2f} of the logged COPY's)"
     )
+    required, indexed = storage_floor()
+    print("the database alone writing the same observation versions (INSERT ... SELECT):")
+    for label, seconds in (
+        ("with only the one-current unique index", required),
+        ("with every index of the observation table", indexed),
+    ):
+        print(
+            f"  {label}: {seconds:.2f} s, {rows / seconds:,.0f} rows/s, "
+            f"{(rows / seconds) / (rows / ceiling):.2f} of COPY's rate"
+        )
 
 
 if __name__ == "__main__":
