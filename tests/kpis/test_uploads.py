@@ -224,6 +224,11 @@ def _history(user, body: str, name: str):
 
 
 HISTORY_HEADER = "kpi_code,place_code,period,breakdown,numerator,denominator,value,marker,comment\n"
+SIX_HISTORY_ROWS = HISTORY_HEADER + "".join(
+    f"MHST-PUPIL-COVERAGE,{place},{year}-{(year + 1) % 100:02d},,30,60,50,,\n"
+    for place in ("southend", "thurrock")
+    for year in (2019, 2020, 2021)
+)
 
 
 def test_a_large_file_is_validated_in_chunks_with_the_files_own_row_numbers(
@@ -232,11 +237,7 @@ def test_a_large_file_is_validated_in_chunks_with_the_files_own_row_numbers(
     settings.RETURN_CHUNK_BYTES = 10  # every CSV is "large"
     settings.RETURN_CHUNK_ROWS = 2
     admin = make_user("history-admin", Role.ADMINISTRATOR)
-    body = HISTORY_HEADER + "".join(
-        f"MHST-PUPIL-COVERAGE,{place},{year}-{(year + 1) % 100:02d},,30,60,50,,\n"
-        for place in ("southend", "thurrock")
-        for year in (2019, 2020, 2021)
-    )
+    body = SIX_HISTORY_ROWS
     upload = _history(admin, body, "six-rows.csv")
     assert (upload.state, upload.row_count) == ("validated", 6), upload.issues
     assert sorted(ReturnRow.objects.filter(upload=upload).values_list("row", flat=True)) == [
@@ -340,11 +341,7 @@ def test_outside_a_transaction_chunks_are_copied_in_the_background_with_the_same
     settings.RETURN_CHUNK_BYTES = 10
     settings.RETURN_CHUNK_ROWS = 2
     admin = make_user("history-admin", Role.ADMINISTRATOR)
-    body = HISTORY_HEADER + "".join(
-        f"MHST-PUPIL-COVERAGE,{place},{year}-{(year + 1) % 100:02d},,30,60,50,,\n"
-        for place in ("southend", "thurrock")
-        for year in (2019, 2020, 2021)
-    )
+    body = SIX_HISTORY_ROWS
     upload = _history(admin, body, "six-rows.csv")
     assert (upload.state, upload.row_count) == ("validated", 6), upload.issues
     staged = ReturnRow.objects.filter(upload=upload).order_by("row")
