@@ -272,8 +272,9 @@ class _IssueTally:
 
 
 def _csv_chunks(handle, chunk_rows: int):
-    """The leading comment and header lines once, then the data lines chunk by chunk (bytes:
-    each chunk is decoded, and its encoding checked, by the reader like a whole file)."""
+    """The leading comment and header lines once, then the data as (bytes, line count) chunks of
+    about ``chunk_rows`` lines; each chunk is decoded, and its encoding checked, by the reader
+    like a whole file."""
     from itertools import islice
 
     prefix = []
@@ -283,7 +284,14 @@ def _csv_chunks(handle, chunk_rows: int):
             break
     yield b"".join(prefix)
     while lines := list(islice(handle, chunk_rows)):
-        yield lines
+        chunk, count = b"".join(lines), len(lines)
+        del lines
+        # A quoted cell may hold line breaks: an odd number of quotes means the chunk ends
+        # inside one, so it takes lines until the cell closes.
+        while chunk.count(b'"') % 2 and (line := next(handle, None)) is not None:
+            chunk += line
+            count += 1
+        yield chunk, count
 
 
 def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> ReturnUpload:
@@ -304,18 +312,18 @@ def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> Ret
     prefix = next(chunks)
     writer = _BackgroundCopy.where_useful()
     try:
-        for lines in chunks:
-            if total + len(lines) > ctx.max_rows:
+        for chunk, lines in chunks:
+            if total + lines > ctx.max_rows:
                 errors.add([_too_many_rows(upload, ctx)])
                 break
-            content = prefix + b"".join(lines)
-            chunk_ctx = replace(ctx, max_rows=len(lines), max_bytes=len(content) + 1)
-            del lines
+            content = prefix + chunk
+            del chunk
+            chunk_ctx = replace(ctx, max_rows=lines, max_bytes=len(content) + 1)
             try:
                 raw = read_return(upload.original_name, content, chunk_ctx)
             except ReturnRejected as rejected:
                 errors.add(rejected.issues, total)
-                total += chunk_ctx.max_rows
+                total += lines
                 continue
             del content
             version = version or raw.template_version or ""
@@ -329,7 +337,8 @@ def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> Ret
                 with transaction.atomic():
                     _stage_rows(upload, rows, set_places=False, writer=writer)
                 place_codes.update(rows["place_code"].unique())
-            total += chunk_ctx.max_rows
+            # Rows are records, as a spreadsheet numbers them, not lines.
+            total += raw.data_rows
             # Each chunk commits, so the upload page sees the progress as it happens.
             _progress(upload, f"Checked {total:,} rows", min(90, 10 + total * 80 // ctx.max_rows))
     finally:

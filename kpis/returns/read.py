@@ -121,6 +121,8 @@ class RawReturn:
     # (row, column) of number cells formatted as percentages in a workbook: 0.45 shown as 45%.
     percent_cells: frozenset[tuple[int, str]] = frozenset()
     header_row: int = 1
+    # Data records below the header, blank ones included (a quoted cell may span lines).
+    data_rows: int = 0
 
 
 def _reject(code: str, message: str, *, row=None, column=None, value: str = "") -> ReturnRejected:
@@ -920,4 +922,5 @@ def _build(
         template_version=version,
         file_warnings=file_warnings,
         header_row=header_row,
+        data_rows=len(rows),
     )

@@ -352,3 +352,29 @@ def test_outside_a_transaction_chunks_are_copied_in_the_background_with_the_same
     assert upload.state == "validation_failed"
     assert [(i["row"], i["code"]) for i in upload.issues] == [(8, "period_invalid")]
     assert not ReturnRow.objects.filter(upload=upload).exists()
+
+
+def test_a_chunked_file_keeps_a_quoted_comment_over_two_lines_whole_and_numbers_rows_as_records(
+    catalogue_data, make_user, settings
+):
+    settings.RETURN_CHUNK_BYTES = 10
+    settings.RETURN_CHUNK_ROWS = 2
+    admin = make_user("history-admin", Role.ADMINISTRATOR)
+    body = HISTORY_HEADER + (
+        "MHST-PUPIL-COVERAGE,southend,2016-17,,30,60,50,,\n"  # row 2
+        'MHST-PUPIL-COVERAGE,southend,2017-18,,30,60,50,,"Two schools\n'  # row 3, line 3...
+        'joined in March, ""provisional"""\n'  # ...and line 4
+        "MHST-PUPIL-COVERAGE,southend,2018-19,,30,60,50,,\n"  # row 4
+        "MHST-PUPIL-COVERAGE,southend,2019-20,,30,60,50,,\n"  # row 5
+        "MHST-PUPIL-COVERAGE,southend,FY24,,30,60,50,,\n"  # row 6: ambiguous period
+    )
+    upload = _history(admin, body, "multi-line.csv")
+    assert (upload.state, upload.row_count) == ("validation_failed", 5)
+    assert [(i["row"], i["code"]) for i in upload.issues] == [(6, "period_invalid")]
+
+    fixed = body.replace("FY24", "2020-21")
+    upload = _history(admin, fixed, "multi-line-fixed.csv")
+    assert (upload.state, upload.row_count) == ("validated", 5), upload.issues
+    staged = dict(ReturnRow.objects.filter(upload=upload).values_list("row", "comment"))
+    assert sorted(staged) == [2, 3, 4, 5, 6]
+    assert staged[3] == 'Two schools\njoined in March, "provisional"'
