@@ -251,10 +251,6 @@ def upload_validate(*, upload_id: int) -> ReturnUpload | None:
     )
 
 
-def _shifted(issues: list[Issue], offset: int) -> list[Issue]:
-    return [replace(i, row=None if i.row is None else i.row + offset) for i in issues]
-
-
 class _IssueTally:
     """Every issue of a chunked file counted, but only as many kept as an upload stores, so
     memory does not grow with the file."""
@@ -263,18 +259,30 @@ class _IssueTally:
         self.kept: list[Issue] = []
         self.count = 0
 
-    def add(self, issues: list[Issue], offset: int = 0, count: int | None = None) -> None:
+    def add(self, issues: list[Issue], count: int | None = None) -> None:
         """Add a chunk's issues (``count`` of them when only the first were built)."""
         room = settings.RETURN_MAX_STORED_ISSUES - len(self.kept)
         if room > 0:
-            self.kept.extend(_shifted(issues[:room], offset))
+            self.kept.extend(issues[:room])
         self.count += len(issues) if count is None else count
 
 
+# A quoted cell spanning more lines than this is taken to be a stray quote mark instead.
+MAX_LINES_IN_A_CELL = 1_000
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    content: bytes
+    lines: int
+    # Records (spreadsheet rows): fewer than lines when a quoted cell holds line breaks.
+    records: int
+
+
 def _csv_chunks(handle, chunk_rows: int):
-    """The leading comment and header lines once, then the data as (bytes, line count) chunks of
-    about ``chunk_rows`` lines; each chunk is decoded, and its encoding checked, by the reader
-    like a whole file."""
+    """The leading comment and header lines once, then the data in chunks of about
+    ``chunk_rows`` lines, never ending inside a quoted cell; each chunk is decoded, and its
+    encoding checked, by the reader like a whole file."""
     from itertools import islice
 
     prefix = []
@@ -284,66 +292,70 @@ def _csv_chunks(handle, chunk_rows: int):
             break
     yield b"".join(prefix)
     while lines := list(islice(handle, chunk_rows)):
-        chunk, count = b"".join(lines), len(lines)
-        del lines
-        # A quoted cell may hold line breaks: an odd number of quotes means the chunk ends
-        # inside one, so it takes lines until the cell closes.
-        while chunk.count(b'"') % 2 and (line := next(handle, None)) is not None:
-            chunk += line
-            count += 1
-        yield chunk, count
+        content = b"".join(lines)
+        records = len(lines)
+        if b'"' in content:
+            # A record ends where the count of quote marks so far is even.
+            odd = False
+            records = 0
+            for line in lines:
+                odd ^= bool(line.count(b'"') & 1)
+                records += not odd
+            extra = []
+            while odd and len(extra) < MAX_LINES_IN_A_CELL:
+                if (line := next(handle, None)) is None:
+                    break
+                extra.append(line)
+                odd ^= bool(line.count(b'"') & 1)
+                records += not odd
+            if extra:
+                content += b"".join(extra)
+                lines += extra
+            records += odd  # a cell left open still ends a record for the reader
+        yield _Chunk(content, len(lines), records)
 
 
 def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> ReturnUpload:
     """Validate and stage a large CSV chunk by chunk, all or nothing.
 
-    1. Each chunk (the header repeated) is read and validated exactly as a whole file is,
-       with its row numbers shifted to the file's own.
+    1. Each chunk (the header repeated) is read and validated exactly as a whole file is, its
+       rows numbered as in the whole file.
     2. Clean rows are staged as they go, a chunk at a time (copied in the background while
        the next chunk is checked, where that is possible).
     3. Duplicates across chunks are found in the staging table; after any error anywhere the
        staged rows are removed, so nothing from the file is kept.
     """
     errors, warnings = _IssueTally(), _IssueTally()
-    place_codes: set[str] = set()
-    total = 0
-    version = ""
-    chunks = _csv_chunks(handle, settings.RETURN_CHUNK_ROWS)
-    prefix = next(chunks)
+    progress = {"place_codes": set(), "records": 0, "version": "", "data": False}
     writer = _BackgroundCopy.where_useful()
     try:
-        for chunk, lines in chunks:
-            if total + lines > ctx.max_rows:
-                errors.add([_too_many_rows(upload, ctx)])
-                break
-            content = prefix + chunk
-            del chunk
-            chunk_ctx = replace(ctx, max_rows=lines, max_bytes=len(content) + 1)
-            try:
-                raw = read_return(upload.original_name, content, chunk_ctx)
-            except ReturnRejected as rejected:
-                errors.add(rejected.issues, total)
-                total += lines
-                continue
-            del content
-            version = version or raw.template_version or ""
-            if upload.kind == ReturnUpload.Kind.HISTORY:
-                chunk_ctx = _open_history_periods(chunk_ctx, raw.frame["period"])
-            result = validate_return(raw, chunk_ctx, keep=settings.RETURN_MAX_STORED_ISSUES)
-            errors.add(result.errors, total, result.error_count)
-            warnings.add(result.warnings, total, result.warning_count)
-            if not errors.count:
-                rows = result.rows.assign(row=result.rows["row"] + total)
-                with transaction.atomic():
-                    _stage_rows(upload, rows, set_places=False, writer=writer)
-                place_codes.update(rows["place_code"].unique())
-            # Rows are records, as a spreadsheet numbers them, not lines.
-            total += raw.data_rows
-            # Each chunk commits, so the upload page sees the progress as it happens.
-            _progress(upload, f"Checked {total:,} rows", min(90, 10 + total * 80 // ctx.max_rows))
-    finally:
+        _check_and_stage_chunks(upload, handle, ctx, errors, warnings, progress, writer)
+    except Exception:
         if writer is not None:
-            writer.close()  # every staged chunk is written before it is checked or removed
+            writer.close(raise_error=False)
+        # Nothing of a file that could not be checked is kept, and the uploader is told.
+        ReturnRow.objects.filter(upload=upload).delete()
+        failure = Issue(
+            row=None,
+            column=None,
+            value="",
+            message="The file could not be checked because of a fault in the service; nothing "
+            "from it was stored. Ask an administrator to look at the service's log.",
+            code="internal_error",
+        )
+        ReturnUpload.objects.filter(pk=upload.pk).update(
+            state=State.VALIDATION_FAILED,
+            stage="Could not be checked",
+            percent=100,
+            error_count=1,
+            issues=_issue_dicts([failure]),
+        )
+        raise
+    if writer is not None:
+        writer.close()  # every staged chunk is written before it is checked or removed
+    total = progress["records"]
+    if not errors.count and not progress["data"]:
+        errors.add([_no_data(upload)])
     if not errors.count:
         errors.add(_staged_duplicates(upload))
     if errors.count:
@@ -352,15 +364,65 @@ def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> Ret
         return _finish_validation(
             upload, errors=errors, warnings=warnings, rows=None, row_count=total
         )
-    upload.places.set(Place.objects.filter(code__in=place_codes))
+    upload.places.set(Place.objects.filter(code__in=progress["place_codes"]))
     return _finish_validation(
         upload,
         errors=errors,
         warnings=warnings,
         rows=pd.DataFrame(),
-        template_version=version,
+        template_version=progress["version"],
         row_count=total,
         staged=True,
+    )
+
+
+def _check_and_stage_chunks(upload, handle, ctx, errors, warnings, progress, writer) -> None:
+    chunks = _csv_chunks(handle, settings.RETURN_CHUNK_ROWS)
+    prefix = next(chunks)
+    for chunk in chunks:
+        total = progress["records"]
+        if total + chunk.records > ctx.max_rows:
+            errors.add([_too_many_rows(upload, ctx)])
+            return
+        content = prefix + chunk.content
+        chunk_ctx = replace(ctx, max_rows=chunk.lines, max_bytes=len(content) + 1, row_offset=total)
+        try:
+            raw = read_return(upload.original_name, content, chunk_ctx)
+        except ReturnRejected as rejected:
+            # A chunk of nothing but blank rows (a spreadsheet's trailing ones) is no error.
+            if any(issue.code != "no_data" for issue in rejected.issues):
+                errors.add(rejected.issues)
+            progress["records"] += chunk.records
+            continue
+        del content
+        if progress["data"]:
+            raw = replace(raw, file_warnings=[])  # the header's warnings once, not per chunk
+        progress["data"] = True
+        progress["version"] = progress["version"] or raw.template_version or ""
+        if upload.kind == ReturnUpload.Kind.HISTORY:
+            chunk_ctx = _open_history_periods(chunk_ctx, raw.frame["period"])
+        result = validate_return(raw, chunk_ctx, keep=settings.RETURN_MAX_STORED_ISSUES)
+        errors.add(result.errors, result.error_count)
+        warnings.add(result.warnings, result.warning_count)
+        if not errors.count:
+            with transaction.atomic():
+                _stage_rows(upload, result.rows, set_places=False, writer=writer)
+            progress["place_codes"].update(result.rows["place_code"].unique())
+        # Rows are records, as a spreadsheet numbers them, not lines.
+        progress["records"] += raw.data_rows
+        # Each chunk commits, so the upload page sees the progress as it happens.
+        done = progress["records"]
+        _progress(upload, f"Checked {done:,} rows", min(90, 10 + done * 80 // ctx.max_rows))
+
+
+def _no_data(upload: ReturnUpload) -> Issue:
+    return Issue(
+        row=None,
+        column=None,
+        value="",
+        message=f"'{upload.original_name}' has a header but no data rows; expected at least one "
+        "row of figures.",
+        code="no_data",
     )
 
 
@@ -685,10 +747,10 @@ class _BackgroundCopy:
             raise self._error
         self._chunks.put(frame)
 
-    def close(self) -> None:
+    def close(self, *, raise_error: bool = True) -> None:
         self._chunks.put(None)
         self._thread.join()
-        if self._error is not None:
+        if raise_error and self._error is not None:
             raise self._error
 
 

@@ -10,7 +10,8 @@ from django.db import migrations, models
 # guarantees once per statement. The inserting side locks the rows it refers to FOR KEY SHARE, as
 # PostgreSQL's own checks do, so a concurrent delete of a referenced row waits and then fails,
 # or the insert fails if the delete came first. Deleting (or renumbering) a referenced row fails
-# while an observation still refers to it.
+# while an observation still refers to it. The delete side relies on READ COMMITTED, Django's
+# default and this project's, and refuses to run under REPEATABLE READ.
 REFERENCES = [
     ("series_id", "kpis_series"),
     ("period_id", "kpis_period"),
@@ -55,15 +56,35 @@ DECLARE
   uploads bigint[];
   publications bigint[];
 BEGIN
-  -- One pass over the written rows, whatever their number.
-  SELECT array_agg(DISTINCT series_id),
-         array_agg(DISTINCT period_id),
-         array_agg(DISTINCT recorded_by_id) FILTER (WHERE recorded_by_id IS NOT NULL),
-         array_agg(DISTINCT release_id) FILTER (WHERE release_id IS NOT NULL),
-         array_agg(DISTINCT source_upload_id) FILTER (WHERE source_upload_id IS NOT NULL),
-         array_agg(DISTINCT source_publication_id) FILTER (WHERE source_publication_id IS NOT NULL)
-    INTO series, periods, users, releases, uploads, publications
-    FROM written;
+  IF TG_OP = 'INSERT' THEN
+    -- One pass over the written rows, whatever their number.
+    SELECT array_agg(DISTINCT series_id),
+           array_agg(DISTINCT period_id),
+           array_agg(DISTINCT recorded_by_id) FILTER (WHERE recorded_by_id IS NOT NULL),
+           array_agg(DISTINCT release_id) FILTER (WHERE release_id IS NOT NULL),
+           array_agg(DISTINCT source_upload_id) FILTER (WHERE source_upload_id IS NOT NULL),
+           array_agg(DISTINCT source_publication_id) FILTER (WHERE source_publication_id IS NOT NULL)
+      INTO series, periods, users, releases, uploads, publications
+      FROM written;
+  ELSE
+    -- Only the keys an update changed, as PostgreSQL's own checks skip unchanged ones (and so
+    -- lock nothing when, say, a current version is retired).
+    SELECT array_agg(DISTINCT n.series_id)
+             FILTER (WHERE o.id IS NULL OR n.series_id <> o.series_id),
+           array_agg(DISTINCT n.period_id)
+             FILTER (WHERE o.id IS NULL OR n.period_id <> o.period_id),
+           array_agg(DISTINCT n.recorded_by_id) FILTER (WHERE n.recorded_by_id IS NOT NULL
+             AND (o.id IS NULL OR n.recorded_by_id IS DISTINCT FROM o.recorded_by_id)),
+           array_agg(DISTINCT n.release_id) FILTER (WHERE n.release_id IS NOT NULL
+             AND (o.id IS NULL OR n.release_id IS DISTINCT FROM o.release_id)),
+           array_agg(DISTINCT n.source_upload_id) FILTER (WHERE n.source_upload_id IS NOT NULL
+             AND (o.id IS NULL OR n.source_upload_id IS DISTINCT FROM o.source_upload_id)),
+           array_agg(DISTINCT n.source_publication_id) FILTER (
+             WHERE n.source_publication_id IS NOT NULL AND (o.id IS NULL
+               OR n.source_publication_id IS DISTINCT FROM o.source_publication_id))
+      INTO series, periods, users, releases, uploads, publications
+      FROM written n LEFT JOIN previous o ON o.id = n.id;
+  END IF;
   PERFORM kpis_observation_reference_lock('kpis_series', series, 'series_id');
   PERFORM kpis_observation_reference_lock('kpis_period', periods, 'period_id');
   PERFORM kpis_observation_reference_lock('strategy_user', users, 'recorded_by_id');
@@ -92,6 +113,12 @@ BEGIN
   IF gone IS NULL THEN
     RETURN NULL;
   END IF;
+  -- Under REPEATABLE READ this query would not see an observation committed after the
+  -- transaction began (PostgreSQL's own checks can; a trigger cannot), so refuse there.
+  IF current_setting('transaction_isolation') = 'repeatable read' THEN
+    RAISE EXCEPTION 'rows referred to by observations are deleted under READ COMMITTED only'
+      USING ERRCODE = 'feature_not_supported';
+  END IF;
   EXECUTE format('SELECT o.%1$I FROM kpis_observation o WHERE o.%1$I = ANY($1) LIMIT 1', key)
     INTO still USING gone;
   IF still IS NOT NULL THEN
@@ -110,12 +137,16 @@ def _statements():
     yield LOCK_FUNCTION
     yield CHECK_FUNCTION
     yield REFERENCED_FUNCTION
-    for event in ("INSERT", "UPDATE"):
-        yield (
-            f"CREATE TRIGGER kpis_observation_references_{event.lower()} AFTER {event} "
-            "ON kpis_observation REFERENCING NEW TABLE AS written FOR EACH STATEMENT "
-            "EXECUTE FUNCTION kpis_observation_references_check()"
-        )
+    yield (
+        "CREATE TRIGGER kpis_observation_references_insert AFTER INSERT ON kpis_observation "
+        "REFERENCING NEW TABLE AS written FOR EACH STATEMENT "
+        "EXECUTE FUNCTION kpis_observation_references_check()"
+    )
+    yield (
+        "CREATE TRIGGER kpis_observation_references_update AFTER UPDATE ON kpis_observation "
+        "REFERENCING OLD TABLE AS previous NEW TABLE AS written FOR EACH STATEMENT "
+        "EXECUTE FUNCTION kpis_observation_references_check()"
+    )
     for key, table in REFERENCES:
         yield (
             f"CREATE TRIGGER kpis_observation_{key}_delete AFTER DELETE ON {table} "

@@ -171,13 +171,24 @@ def read_return(filename: str, content: bytes, ctx: ReturnContext) -> RawReturn:
 # CSV
 
 
-def _decode(name: str, content: bytes) -> str:
+def _decode(name: str, content: bytes, row_offset: int = 0) -> str:
     try:
         return content.decode("utf-8-sig")
     except UnicodeDecodeError as error:
         # The decoder counts from after a byte-order mark, which it has already taken off.
         start = error.start + (3 if content.startswith(codecs.BOM_UTF8) else 0)
-        line = content.count(b"\n", 0, start) + 1
+        lines = content[:start].split(b"\n")
+        line = len(lines)
+        header = 1 + next(
+            (
+                i
+                for i, text in enumerate(lines)
+                if not text.lstrip(b'\xef\xbb\xbf"').startswith(b"#")
+            ),
+            len(lines) - 1,
+        )
+        if line > header:
+            line += row_offset  # a data row of a chunk: numbered as in the whole file
         byte = content[start : start + 1]
         raise _reject(
             "encoding",
@@ -190,7 +201,7 @@ def _decode(name: str, content: bytes) -> str:
 
 
 def _read_csv(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
-    text = _decode(name, content)
+    text = _decode(name, content, ctx.row_offset)
     head = text.lstrip()[:200].lower()
     if head.startswith("<"):
         kind = "an HTML or XML document"
@@ -231,7 +242,9 @@ def _read_csv(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
             engine="c",
         )
     except pd.errors.ParserError as error:
-        raise ReturnRejected(_csv_bad_lines(name, body, comments, str(error))) from None
+        raise ReturnRejected(
+            _csv_bad_lines(name, body, comments, str(error), ctx.row_offset)
+        ) from None
     except (ValueError, UnicodeError, csv.Error, pd.errors.EmptyDataError) as error:
         raise _reject(
             "csv_malformed",
@@ -241,7 +254,7 @@ def _read_csv(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
     table.columns = range(table.shape[1])
     header = [str(value) for value in table.iloc[0].tolist()]
     data = table.iloc[1:]
-    rows = np.arange(2, len(table) + 1) + comments
+    rows = np.arange(2, len(table) + 1) + comments + ctx.row_offset
     return _build(
         name=name,
         file_type="csv",
@@ -254,7 +267,9 @@ def _read_csv(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
     )
 
 
-def _csv_bad_lines(name: str, body: str, comments: int, detail: str) -> list[Issue]:
+def _csv_bad_lines(
+    name: str, body: str, comments: int, detail: str, row_offset: int = 0
+) -> list[Issue]:
     """Every record with more fields than the header (only read when pandas has refused)."""
     issues = []
     try:
@@ -264,12 +279,13 @@ def _csv_bad_lines(name: str, body: str, comments: int, detail: str) -> list[Iss
             if width is None:
                 width = len(record)
             elif len(record) > width:
+                row = index + 1 + comments + row_offset
                 issues.append(
                     Issue(
-                        index + 1 + comments,
+                        row,
                         None,
                         str(len(record)),
-                        f"Row {index + 1 + comments} has {len(record)} fields; the header has "
+                        f"Row {row} has {len(record)} fields; the header has "
                         f"{width}. Expected one value per column (quote text containing commas).",
                         "csv_malformed",
                     )

@@ -178,6 +178,9 @@ class ReturnContext:
     # When True, only locally supplied KPIs may be returned (a place lead's quarterly return);
     # history loads by analysts leave it False.
     locally_supplied_only: bool = False
+    # Data rows above this part of a file that is read in chunks: its first data row is numbered
+    # after them, so every row number and message is the whole file's.
+    row_offset: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ import threading
 from decimal import Decimal
 
 import pytest
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, NotSupportedError, connection, transaction
 
 from kpis import periods
 from kpis.models import Kpi, Observation, Period, Series
@@ -160,3 +160,31 @@ def test_an_insert_racing_a_delete_of_its_series_cannot_both_succeed(series, per
     assert outcome == {"delete": "refused"}
     assert Series.objects.filter(pk=series.pk).exists()
     assert Observation.objects.filter(series_id=series.pk).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_update_that_changes_no_reference_locks_no_referenced_row(series, period, make_user):
+    """Retiring a version (is_current only) share-locks none of the rows it refers to."""
+    user = make_user("recorder", None)
+    insert(series.pk, period.pk, user_id=user.pk)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE kpis_observation SET is_current = false")
+        cursor.execute(
+            "SELECT c.relname FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "WHERE l.pid = pg_backend_pid() AND l.mode = 'RowShareLock'"
+        )
+        assert cursor.fetchall() == []
+    with pytest.raises(IntegrityError, match=r"key \(recorded_by_id\)=\(-4\)"):
+        with transaction.atomic():
+            Observation.objects.update(recorded_by_id=-4)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_a_referenced_row_under_repeatable_read_is_refused(series, period):
+    insert(series.pk, period.pk)
+    spare = period_get_or_create(periods.parse_period("2018-19"))
+    with pytest.raises(NotSupportedError, match="under READ COMMITTED only"):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            cursor.execute("DELETE FROM kpis_period WHERE id = %s", [spare.pk])
+    assert Period.objects.filter(pk=spare.pk).exists()

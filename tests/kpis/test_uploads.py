@@ -321,6 +321,7 @@ def test_a_chunked_file_with_a_non_utf8_byte_names_its_line_and_keeps_nothing(
     upload = ReturnUpload.objects.get(pk=upload.pk)
     assert upload.state == "validation_failed"
     assert [(i["row"], i["code"], i["value"]) for i in upload.issues] == [(6, "encoding", "0xE9")]
+    assert "byte 0xE9 on line 6 cannot be read" in upload.issues[0]["message"]
     assert not ReturnRow.objects.filter(upload=upload).exists()
 
 
@@ -378,3 +379,34 @@ def test_a_chunked_file_keeps_a_quoted_comment_over_two_lines_whole_and_numbers_
     staged = dict(ReturnRow.objects.filter(upload=upload).values_list("row", "comment"))
     assert sorted(staged) == [2, 3, 4, 5, 6]
     assert staged[3] == 'Two schools\njoined in March, "provisional"'
+
+
+def test_chunked_files_number_rows_in_messages_take_stray_quotes_and_trailing_blank_rows(
+    catalogue_data, make_user, settings
+):
+    settings.RETURN_CHUNK_BYTES = 10
+    settings.RETURN_CHUNK_ROWS = 2
+    admin = make_user("history-admin", Role.ADMINISTRATOR)
+    body = HISTORY_HEADER.replace("comment\n", "comment,notes\n") + (
+        "MHST-PUPIL-COVERAGE,southend,2016-17,,30,60,50,,,\n"  # row 2
+        'MHST-PUPIL-COVERAGE,southend,2017-18,,30,60,50,,a 12" screen,\n'  # row 3: stray quote
+        "MHST-PUPIL-COVERAGE,southend,2018-19,,30,60,50,,,\n"  # row 4
+        "MHST-PUPIL-COVERAGE,southend,2019-20,,30,60,50,,,\n"  # row 5
+        "MHST-PUPIL-COVERAGE,thurrock,2019-20,,30,60,50,,,\n"  # row 6
+        "MHST-PUPIL-COVERAGE,thurrock,2019-20,,31,60,51.67,,,\n"  # row 7: repeats row 6
+        ",,,,,,,,,\n,,,,,,,,,\n"  # rows 8 and 9: a spreadsheet's blank rows, a chunk of them
+    )
+    upload = _history(admin, body, "stray.csv")
+    assert upload.state == "validation_failed"
+    errors = [i for i in upload.issues if i["severity"] == "error"]
+    assert [(i["row"], i["code"]) for i in errors] == [(7, "duplicate_row")]
+    assert "repeats row 6" in errors[0]["message"]
+    extra = [i for i in upload.issues if i["code"] == "extra_column"]
+    assert [(i["row"], i["value"]) for i in extra] == [(1, "notes")]
+
+    fixed = body.replace("thurrock,2019-20,,31,60,51.67", "thurrock,2020-21,,31,60,51.67")
+    upload = _history(admin, fixed, "fixed.csv")
+    assert (upload.state, upload.row_count) == ("validated", 8), upload.issues
+    staged = dict(ReturnRow.objects.filter(upload=upload).values_list("row", "comment"))
+    assert sorted(staged) == [2, 3, 4, 5, 6, 7]
+    assert staged[3] == 'a 12" screen'
