@@ -9,7 +9,7 @@ that changed, under a lock per series.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import IO
 
@@ -315,6 +315,32 @@ def _csv_chunks(handle, chunk_rows: int):
         yield _Chunk(content, len(lines), records)
 
 
+@dataclass
+class _ChunkedCheck:
+    """What checking a large file chunk by chunk has found so far."""
+
+    errors: _IssueTally = field(default_factory=_IssueTally)
+    warnings: _IssueTally = field(default_factory=_IssueTally)
+    place_codes: set[str] = field(default_factory=set)
+    records: int = 0
+    template_version: str = ""
+    has_data: bool = False
+    # Issues of the header and file as a whole, which every chunk would otherwise repeat.
+    file_issues: set[tuple] = field(default_factory=set)
+
+    def add_file_level_once(self, issues: list[Issue], header_lines: int) -> None:
+        fresh = []
+        for issue in issues:
+            if issue.row is None or issue.row <= header_lines:
+                key = (issue.row, issue.column, issue.code, issue.message)
+                if key in self.file_issues:
+                    continue
+                self.file_issues.add(key)
+            fresh.append(issue)
+        self.errors.add([i for i in fresh if i.severity == "error"])
+        self.warnings.add([i for i in fresh if i.severity != "error"])
+
+
 def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> ReturnUpload:
     """Validate and stage a large CSV chunk by chunk, all or nothing.
 
@@ -325,11 +351,10 @@ def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> Ret
     3. Duplicates across chunks are found in the staging table; after any error anywhere the
        staged rows are removed, so nothing from the file is kept.
     """
-    errors, warnings = _IssueTally(), _IssueTally()
-    progress = {"place_codes": set(), "records": 0, "version": "", "data": False}
+    found = _ChunkedCheck()
     writer = _BackgroundCopy.where_useful()
     try:
-        _check_and_stage_chunks(upload, handle, ctx, errors, warnings, progress, writer)
+        _check_and_stage_chunks(upload, handle, ctx, found, writer)
     except Exception:
         if writer is not None:
             writer.close(raise_error=False)
@@ -353,8 +378,8 @@ def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> Ret
         raise
     if writer is not None:
         writer.close()  # every staged chunk is written before it is checked or removed
-    total = progress["records"]
-    if not errors.count and not progress["data"]:
+    errors = found.errors
+    if not errors.count and not found.has_data:
         errors.add([_no_data(upload)])
     if not errors.count:
         errors.add(_staged_duplicates(upload))
@@ -362,56 +387,58 @@ def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> Ret
         # All or nothing: the staged rows of a failed file are removed.
         ReturnRow.objects.filter(upload=upload).delete()
         return _finish_validation(
-            upload, errors=errors, warnings=warnings, rows=None, row_count=total
+            upload, errors=errors, warnings=found.warnings, rows=None, row_count=found.records
         )
-    upload.places.set(Place.objects.filter(code__in=progress["place_codes"]))
+    upload.places.set(Place.objects.filter(code__in=found.place_codes))
     return _finish_validation(
         upload,
         errors=errors,
-        warnings=warnings,
+        warnings=found.warnings,
         rows=pd.DataFrame(),
-        template_version=progress["version"],
-        row_count=total,
+        template_version=found.template_version,
+        row_count=found.records,
         staged=True,
     )
 
 
-def _check_and_stage_chunks(upload, handle, ctx, errors, warnings, progress, writer) -> None:
+def _check_and_stage_chunks(upload, handle, ctx, found: _ChunkedCheck, writer) -> None:
     chunks = _csv_chunks(handle, settings.RETURN_CHUNK_ROWS)
     prefix = next(chunks)
+    header_lines = prefix.count(b"\n")
     for chunk in chunks:
-        total = progress["records"]
-        if total + chunk.records > ctx.max_rows:
-            errors.add([_too_many_rows(upload, ctx)])
+        if found.records + chunk.records > ctx.max_rows:
+            found.errors.add([_too_many_rows(upload, ctx)])
             return
         content = prefix + chunk.content
-        chunk_ctx = replace(ctx, max_rows=chunk.lines, max_bytes=len(content) + 1, row_offset=total)
+        chunk_ctx = replace(
+            ctx, max_rows=chunk.lines, max_bytes=len(content) + 1, row_offset=found.records
+        )
         try:
             raw = read_return(upload.original_name, content, chunk_ctx)
         except ReturnRejected as rejected:
             # A chunk of nothing but blank rows (a spreadsheet's trailing ones) is no error.
             if any(issue.code != "no_data" for issue in rejected.issues):
-                errors.add(rejected.issues)
-            progress["records"] += chunk.records
+                found.add_file_level_once(rejected.issues, header_lines)
+            found.records += chunk.records
             continue
         del content
-        if progress["data"]:
+        if found.has_data:
             raw = replace(raw, file_warnings=[])  # the header's warnings once, not per chunk
-        progress["data"] = True
-        progress["version"] = progress["version"] or raw.template_version or ""
+        found.has_data = True
+        found.template_version = found.template_version or raw.template_version or ""
         if upload.kind == ReturnUpload.Kind.HISTORY:
             chunk_ctx = _open_history_periods(chunk_ctx, raw.frame["period"])
         result = validate_return(raw, chunk_ctx, keep=settings.RETURN_MAX_STORED_ISSUES)
-        errors.add(result.errors, result.error_count)
-        warnings.add(result.warnings, result.warning_count)
-        if not errors.count:
+        found.errors.add(result.errors, result.error_count)
+        found.warnings.add(result.warnings, result.warning_count)
+        if not found.errors.count:
             with transaction.atomic():
                 _stage_rows(upload, result.rows, set_places=False, writer=writer)
-            progress["place_codes"].update(result.rows["place_code"].unique())
+            found.place_codes.update(result.rows["place_code"].unique())
         # Rows are records, as a spreadsheet numbers them, not lines.
-        progress["records"] += raw.data_rows
+        found.records += raw.data_rows
         # Each chunk commits, so the upload page sees the progress as it happens.
-        done = progress["records"]
+        done = found.records
         _progress(upload, f"Checked {done:,} rows", min(90, 10 + done * 80 // ctx.max_rows))
 
 

@@ -410,3 +410,17 @@ def test_chunked_files_number_rows_in_messages_take_stray_quotes_and_trailing_bl
     staged = dict(ReturnRow.objects.filter(upload=upload).values_list("row", "comment"))
     assert sorted(staged) == [2, 3, 4, 5, 6, 7]
     assert staged[3] == 'a 12" screen'
+
+
+def test_a_chunked_file_with_a_bad_header_reports_it_once_not_once_per_chunk(
+    catalogue_data, make_user, settings
+):
+    settings.RETURN_CHUNK_BYTES = 10
+    settings.RETURN_CHUNK_ROWS = 2
+    admin = make_user("history-admin", Role.ADMINISTRATOR)
+    # Six rows (three chunks) under a header that misnames its place_code column.
+    body = SIX_HISTORY_ROWS.replace("place_code,", "place,", 1)
+    upload = _history(admin, body, "no-place-column.csv")
+    assert upload.state == "validation_failed"
+    assert [(i["row"], i["column"]) for i in upload.issues] == [(1, "place_code")]
+    assert upload.error_count == 1
