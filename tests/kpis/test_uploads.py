@@ -231,14 +231,16 @@ SIX_HISTORY_ROWS = HISTORY_HEADER + "".join(
 )
 
 
-def test_a_large_file_is_validated_in_chunks_with_the_files_own_row_numbers(
-    catalogue_data, make_user, settings
-):
+@pytest.fixture
+def chunking_admin(catalogue_data, make_user, settings):
+    """An administrator loading history, with every CSV read in chunks of two lines."""
     settings.RETURN_CHUNK_BYTES = 10  # every CSV is "large"
     settings.RETURN_CHUNK_ROWS = 2
-    admin = make_user("history-admin", Role.ADMINISTRATOR)
-    body = SIX_HISTORY_ROWS
-    upload = _history(admin, body, "six-rows.csv")
+    return make_user("history-admin", Role.ADMINISTRATOR)
+
+
+def test_a_large_file_is_validated_in_chunks_with_the_files_own_row_numbers(chunking_admin):
+    upload = _history(chunking_admin, SIX_HISTORY_ROWS, "six-rows.csv")
     assert (upload.state, upload.row_count) == ("validated", 6), upload.issues
     assert sorted(ReturnRow.objects.filter(upload=upload).values_list("row", flat=True)) == [
         2,
@@ -251,12 +253,7 @@ def test_a_large_file_is_validated_in_chunks_with_the_files_own_row_numbers(
     assert set(upload.places.values_list("code", flat=True)) == {"southend", "thurrock"}
 
 
-def test_chunked_files_report_errors_and_duplicates_across_chunks_and_keep_nothing(
-    catalogue_data, make_user, settings
-):
-    settings.RETURN_CHUNK_BYTES = 10
-    settings.RETURN_CHUNK_ROWS = 2
-    admin = make_user("history-admin", Role.ADMINISTRATOR)
+def test_chunked_files_report_errors_and_duplicates_across_chunks_and_keep_nothing(chunking_admin):
     body = HISTORY_HEADER + (
         "MHST-PUPIL-COVERAGE,southend,2019-20,,30,60,50,,\n"  # row 2
         "MHST-PUPIL-COVERAGE,southend,2020-21,,30,60,50,,\n"  # row 3
@@ -264,7 +261,7 @@ def test_chunked_files_report_errors_and_duplicates_across_chunks_and_keep_nothi
         "MHST-PUPIL-COVERAGE,thurrock,2020-21,,30,60,50,,\n"  # row 5
         "MHST-PUPIL-COVERAGE,thurrock,FY24,,30,60,50,,\n"  # row 6: ambiguous period
     )
-    upload = _history(admin, body, "bad.csv")
+    upload = _history(chunking_admin, body, "bad.csv")
     assert upload.state == "validation_failed"
     found = {(i["row"], i["code"]) for i in upload.issues if i["severity"] == "error"}
     assert (6, "period_invalid") in found
@@ -274,7 +271,7 @@ def test_chunked_files_report_errors_and_duplicates_across_chunks_and_keep_nothi
         "MHST-PUPIL-COVERAGE,southend,2020-21,,30,60,50,,\n"
         "MHST-PUPIL-COVERAGE,southend,2019-20,,31,60,51.67,,\n"
     )
-    upload = _history(admin, clean_but_repeated, "repeated.csv")
+    upload = _history(chunking_admin, clean_but_repeated, "repeated.csv")
     assert upload.state == "validation_failed"
     assert [(i["row"], i["code"]) for i in upload.issues] == [(4, "duplicate_row")]
     assert "repeats row 2" in upload.issues[0]["message"]
@@ -282,18 +279,15 @@ def test_chunked_files_report_errors_and_duplicates_across_chunks_and_keep_nothi
 
 
 def test_a_chunked_file_counts_every_issue_but_keeps_only_as_many_as_are_stored(
-    catalogue_data, make_user, settings
+    settings, chunking_admin
 ):
-    settings.RETURN_CHUNK_BYTES = 10
-    settings.RETURN_CHUNK_ROWS = 2
     settings.RETURN_MAX_STORED_ISSUES = 3
-    admin = make_user("history-admin", Role.ADMINISTRATOR)
     # Rows 2 to 8: every row names a KPI that does not exist, over four chunks.
     body = HISTORY_HEADER + "".join(
         f"NO-SUCH-KPI,southend,{year}-{(year + 1) % 100:02d},,30,60,50,,\n"
         for year in range(2013, 2020)
     )
-    upload = _history(admin, body, "seven-bad-rows.csv")
+    upload = _history(chunking_admin, body, "seven-bad-rows.csv")
     assert (upload.state, upload.row_count, upload.error_count) == ("validation_failed", 7, 7)
     assert [(i["row"], i["column"]) for i in upload.issues] == [
         (2, "kpi_code"),
@@ -303,12 +297,7 @@ def test_a_chunked_file_counts_every_issue_but_keeps_only_as_many_as_are_stored(
     assert not ReturnRow.objects.filter(upload=upload).exists()
 
 
-def test_a_chunked_file_with_a_non_utf8_byte_names_its_line_and_keeps_nothing(
-    catalogue_data, make_user, settings
-):
-    settings.RETURN_CHUNK_BYTES = 10
-    settings.RETURN_CHUNK_ROWS = 2
-    admin = make_user("history-admin", Role.ADMINISTRATOR)
+def test_a_chunked_file_with_a_non_utf8_byte_names_its_line_and_keeps_nothing(chunking_admin):
     rows = [
         f"MHST-PUPIL-COVERAGE,southend,{year}-{(year + 1) % 100:02d},,30,60,50,,\n"
         for year in range(2014, 2020)
@@ -316,7 +305,9 @@ def test_a_chunked_file_with_a_non_utf8_byte_names_its_line_and_keeps_nothing(
     rows[4] = rows[4].replace(",,\n", ",,caf\xe9\n")  # line 6, in the third chunk
     # A UTF-8 byte-order mark, then text saved as Windows-1252.
     body = b"\xef\xbb\xbf" + HISTORY_HEADER.encode() + "".join(rows).encode("cp1252")
-    upload, _ = upload_create(user=admin, filename="latin1.csv", content=body, kind="history")
+    upload, _ = upload_create(
+        user=chunking_admin, filename="latin1.csv", content=body, kind="history"
+    )
     upload_validate(upload_id=upload.pk)
     upload = ReturnUpload.objects.get(pk=upload.pk)
     assert upload.state == "validation_failed"
@@ -327,7 +318,7 @@ def test_a_chunked_file_with_a_non_utf8_byte_names_its_line_and_keeps_nothing(
 
 @pytest.mark.django_db(transaction=True)
 def test_outside_a_transaction_chunks_are_copied_in_the_background_with_the_same_outcome(
-    catalogue_data, make_user, settings
+    chunking_admin,
 ):
     from django.db import connection, transaction
 
@@ -339,28 +330,22 @@ def test_outside_a_transaction_chunks_are_copied_in_the_background_with_the_same
     with transaction.atomic():
         assert _BackgroundCopy.where_useful() is None  # in line, inside the transaction
 
-    settings.RETURN_CHUNK_BYTES = 10
-    settings.RETURN_CHUNK_ROWS = 2
-    admin = make_user("history-admin", Role.ADMINISTRATOR)
-    body = SIX_HISTORY_ROWS
-    upload = _history(admin, body, "six-rows.csv")
+    upload = _history(chunking_admin, SIX_HISTORY_ROWS, "six-rows.csv")
     assert (upload.state, upload.row_count) == ("validated", 6), upload.issues
     staged = ReturnRow.objects.filter(upload=upload).order_by("row")
     assert list(staged.values_list("row", "value")) == [(row, 50) for row in range(2, 8)]
 
     # An error in the last chunk: the chunks already copied are removed.
-    upload = _history(admin, body + "MHST-PUPIL-COVERAGE,thurrock,FY24,,30,60,50,,\n", "bad.csv")
+    bad = SIX_HISTORY_ROWS + "MHST-PUPIL-COVERAGE,thurrock,FY24,,30,60,50,,\n"
+    upload = _history(chunking_admin, bad, "bad.csv")
     assert upload.state == "validation_failed"
     assert [(i["row"], i["code"]) for i in upload.issues] == [(8, "period_invalid")]
     assert not ReturnRow.objects.filter(upload=upload).exists()
 
 
 def test_a_chunked_file_keeps_a_quoted_comment_over_two_lines_whole_and_numbers_rows_as_records(
-    catalogue_data, make_user, settings
+    chunking_admin,
 ):
-    settings.RETURN_CHUNK_BYTES = 10
-    settings.RETURN_CHUNK_ROWS = 2
-    admin = make_user("history-admin", Role.ADMINISTRATOR)
     body = HISTORY_HEADER + (
         "MHST-PUPIL-COVERAGE,southend,2016-17,,30,60,50,,\n"  # row 2
         'MHST-PUPIL-COVERAGE,southend,2017-18,,30,60,50,,"Two schools\n'  # row 3, line 3...
@@ -369,12 +354,12 @@ def test_a_chunked_file_keeps_a_quoted_comment_over_two_lines_whole_and_numbers_
         "MHST-PUPIL-COVERAGE,southend,2019-20,,30,60,50,,\n"  # row 5
         "MHST-PUPIL-COVERAGE,southend,FY24,,30,60,50,,\n"  # row 6: ambiguous period
     )
-    upload = _history(admin, body, "multi-line.csv")
+    upload = _history(chunking_admin, body, "multi-line.csv")
     assert (upload.state, upload.row_count) == ("validation_failed", 5)
     assert [(i["row"], i["code"]) for i in upload.issues] == [(6, "period_invalid")]
 
     fixed = body.replace("FY24", "2020-21")
-    upload = _history(admin, fixed, "multi-line-fixed.csv")
+    upload = _history(chunking_admin, fixed, "multi-line-fixed.csv")
     assert (upload.state, upload.row_count) == ("validated", 5), upload.issues
     staged = dict(ReturnRow.objects.filter(upload=upload).values_list("row", "comment"))
     assert sorted(staged) == [2, 3, 4, 5, 6]
@@ -382,11 +367,8 @@ def test_a_chunked_file_keeps_a_quoted_comment_over_two_lines_whole_and_numbers_
 
 
 def test_chunked_files_number_rows_in_messages_take_stray_quotes_and_trailing_blank_rows(
-    catalogue_data, make_user, settings
+    chunking_admin,
 ):
-    settings.RETURN_CHUNK_BYTES = 10
-    settings.RETURN_CHUNK_ROWS = 2
-    admin = make_user("history-admin", Role.ADMINISTRATOR)
     body = HISTORY_HEADER.replace("comment\n", "comment,notes\n") + (
         "MHST-PUPIL-COVERAGE,southend,2016-17,,30,60,50,,,\n"  # row 2
         'MHST-PUPIL-COVERAGE,southend,2017-18,,30,60,50,,a 12" screen,\n'  # row 3: stray quote
@@ -396,7 +378,7 @@ def test_chunked_files_number_rows_in_messages_take_stray_quotes_and_trailing_bl
         "MHST-PUPIL-COVERAGE,thurrock,2019-20,,31,60,51.67,,,\n"  # row 7: repeats row 6
         ",,,,,,,,,\n,,,,,,,,,\n"  # rows 8 and 9: a spreadsheet's blank rows, a chunk of them
     )
-    upload = _history(admin, body, "stray.csv")
+    upload = _history(chunking_admin, body, "stray.csv")
     assert upload.state == "validation_failed"
     errors = [i for i in upload.issues if i["severity"] == "error"]
     assert [(i["row"], i["code"]) for i in errors] == [(7, "duplicate_row")]
@@ -405,22 +387,17 @@ def test_chunked_files_number_rows_in_messages_take_stray_quotes_and_trailing_bl
     assert [(i["row"], i["value"]) for i in extra] == [(1, "notes")]
 
     fixed = body.replace("thurrock,2019-20,,31,60,51.67", "thurrock,2020-21,,31,60,51.67")
-    upload = _history(admin, fixed, "fixed.csv")
+    upload = _history(chunking_admin, fixed, "fixed.csv")
     assert (upload.state, upload.row_count) == ("validated", 8), upload.issues
     staged = dict(ReturnRow.objects.filter(upload=upload).values_list("row", "comment"))
     assert sorted(staged) == [2, 3, 4, 5, 6, 7]
     assert staged[3] == 'a 12" screen'
 
 
-def test_a_chunked_file_with_a_bad_header_reports_it_once_not_once_per_chunk(
-    catalogue_data, make_user, settings
-):
-    settings.RETURN_CHUNK_BYTES = 10
-    settings.RETURN_CHUNK_ROWS = 2
-    admin = make_user("history-admin", Role.ADMINISTRATOR)
+def test_a_chunked_file_with_a_bad_header_reports_it_once_not_once_per_chunk(chunking_admin):
     # Six rows (three chunks) under a header that misnames its place_code column.
     body = SIX_HISTORY_ROWS.replace("place_code,", "place,", 1)
-    upload = _history(admin, body, "no-place-column.csv")
+    upload = _history(chunking_admin, body, "no-place-column.csv")
     assert upload.state == "validation_failed"
     assert [(i["row"], i["column"]) for i in upload.issues] == [(1, "place_code")]
     assert upload.error_count == 1
