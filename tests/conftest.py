@@ -10,7 +10,10 @@ from strategy.access import Role
 from strategy.models import Place
 from strategy.services import strategy_fixtures_load, user_create
 
-SEEDS_DIR = Path(settings.BASE_DIR).parent / "shared" / "seeds"
+# The strategy's source documents, beside the checkout (CI has them there).
+SEEDS_DIR = Path(
+    os.environ.get("SETSET_SEEDS_DIR", Path(settings.BASE_DIR).parent / "shared" / "seeds")
+)
 
 
 def _load_fixtures() -> dict:

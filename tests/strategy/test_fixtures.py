@@ -1,5 +1,6 @@
 """The transcribed fixtures, checked against the source documents."""
 
+import os
 import re
 
 import pytest
@@ -76,7 +77,11 @@ def _normalise(text: str) -> str:
 
 @pytest.fixture(scope="module")
 def strategy_text() -> str:
-    return _normalise((SEEDS_DIR / "001_12f75d5dd35d34ec.txt").read_text(encoding="utf-8"))
+    source = SEEDS_DIR / "001_12f75d5dd35d34ec.txt"
+    if not source.exists() and not os.environ.get("CI"):
+        # A clone on its own lacks the documents; CI has them, and there this fails instead.
+        pytest.skip(f"the strategy's source document is not at {source}")
+    return _normalise(source.read_text(encoding="utf-8"))
 
 
 def test_all_46_priorities_are_verbatim_and_in_document_order(strategy_data):
