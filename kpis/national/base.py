@@ -553,6 +553,21 @@ def finalise(frame: pd.DataFrame, *, publisher: str, issues: list[str]) -> pd.Da
     return out.reset_index(drop=True)
 
 
+def publication(
+    frame: pd.DataFrame, *, table: RawTable, filename: str, issues: list[str]
+) -> ParsedPublication:
+    """A parser's normalised rows, finalised, with the file's provenance."""
+    publisher = table.layout.publisher
+    return ParsedPublication(
+        frame=finalise(frame, publisher=publisher, issues=issues),
+        publisher=publisher,
+        file_checksum=table.checksum,
+        issues=issues,
+        filename=filename,
+        layout=table.layout.key,
+    )
+
+
 def _row_list(rows: pd.Series) -> str:
     values = [str(r) for r in rows.head(MAX_LISTED)]
     return ", ".join(values) + (", ..." if len(rows) > MAX_LISTED else "")

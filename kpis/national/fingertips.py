@@ -46,9 +46,9 @@ from .base import (
     Column,
     Layout,
     ParsedPublication,
-    finalise,
     map_periods,
     parse_numbers,
+    publication,
     read_table,
 )
 
@@ -254,12 +254,4 @@ def parse_fingertips(content: bytes, *, filename: str) -> ParsedPublication:
             f"{int(missing_ids.sum())} rows have no Indicator ID or Area Code "
             f"(rows {', '.join(map(str, cells.loc[missing_ids, 'source_row'].head(8)))})."
         )
-    frame = finalise(out, publisher=PUBLISHER, issues=issues)
-    return ParsedPublication(
-        frame=frame,
-        publisher=PUBLISHER,
-        file_checksum=table.checksum,
-        issues=issues,
-        filename=filename,
-        layout=table.layout.key,
-    )
+    return publication(out, table=table, filename=filename, issues=issues)

@@ -39,11 +39,11 @@ from .base import (
     Layout,
     ParsedPublication,
     blank_placeholders,
-    finalise,
     join_parts,
     map_periods,
     parse_day,
     parse_numbers,
+    publication,
     read_table,
     window_period,
 )
@@ -165,12 +165,4 @@ def parse_mhsds(content: bytes, *, filename: str) -> ParsedPublication:
     statuses = sorted(set(out["status"]) - {""})
     if len(statuses) > 1:
         issues.append(f"The file mixes statuses: {', '.join(statuses)}.")
-    frame = finalise(out, publisher=PUBLISHER, issues=issues)
-    return ParsedPublication(
-        frame=frame,
-        publisher=PUBLISHER,
-        file_checksum=table.checksum,
-        issues=issues,
-        filename=filename,
-        layout=table.layout.key,
-    )
+    return publication(out, table=table, filename=filename, issues=issues)

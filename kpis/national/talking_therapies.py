@@ -37,11 +37,11 @@ from .base import (
     Layout,
     ParsedPublication,
     blank_placeholders,
-    finalise,
     join_parts,
     map_periods,
     parse_day,
     parse_numbers,
+    publication,
     read_table,
     window_period,
 )
@@ -215,12 +215,4 @@ def parse_talking_therapies(content: bytes, *, filename: str) -> ParsedPublicati
     out["ci_method"] = ""
     out["status"] = ""
     out["source_row"] = cells["source_row"]
-    frame = finalise(out, publisher=PUBLISHER, issues=issues)
-    return ParsedPublication(
-        frame=frame,
-        publisher=PUBLISHER,
-        file_checksum=table.checksum,
-        issues=issues,
-        filename=filename,
-        layout=table.layout.key,
-    )
+    return publication(out, table=table, filename=filename, issues=issues)
