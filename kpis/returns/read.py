@@ -129,6 +129,14 @@ def _reject(code: str, message: str, *, row=None, column=None, value: str = "") 
     return ReturnRejected([Issue(row, column, value, message, code)])
 
 
+def _damaged_sheet(name: str, error: Exception) -> ReturnRejected:
+    return _reject(
+        "xlsx_damaged",
+        f"'{name}' cannot be read ({type(error).__name__}: {error}); expected a complete "
+        ".xlsx file: save it again and re-upload.",
+    )
+
+
 def read_return(filename: str, content: bytes, ctx: ReturnContext) -> RawReturn:
     """Read a return; raise ``ReturnRejected`` with every reason when it cannot be accepted."""
     name = filename or "the file"
@@ -522,11 +530,7 @@ def _read_xlsx(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
     except ReturnRejected:
         raise
     except Exception as error:  # noqa: BLE001 - damaged sheet XML surfaces as many kinds
-        raise _reject(
-            "xlsx_damaged",
-            f"'{name}' cannot be read ({type(error).__name__}: {error}); expected a complete "
-            ".xlsx file: save it again and re-upload.",
-        ) from None
+        raise _damaged_sheet(name, error) from None
     finally:
         workbook.close()
     if not table:
@@ -709,11 +713,7 @@ def _formula_cells(name: str, content: bytes, title: str, ctx) -> dict[tuple[int
             if row_number > ctx.max_rows + 10_000:
                 break
     except Exception as error:  # noqa: BLE001 - damaged sheet XML surfaces as many kinds
-        raise _reject(
-            "xlsx_damaged",
-            f"'{name}' cannot be read ({type(error).__name__}: {error}); expected a complete "
-            ".xlsx file: save it again and re-upload.",
-        ) from None
+        raise _damaged_sheet(name, error) from None
     finally:
         workbook.close()
     return found
