@@ -245,6 +245,16 @@ def _lookup(column: _Distinct, canonical: list[str], suggest_limit: int = 2000):
     return index, hints
 
 
+def _resolved(text: np.ndarray, canonical: list[str]):
+    """Per row of a code column: blank, index into ``canonical`` (-1 unknown), suggestion, and a
+    key equal for equal codes (unknown codes keep distinct negative keys)."""
+    column = _Distinct(text)
+    index, hints = _lookup(column, canonical)
+    row_index = column.take(index)
+    key = np.where(row_index >= 0, row_index, -1 - column.codes)
+    return column.take(column.uniques == ""), row_index, column.take(hints), key
+
+
 def _numbers(text: np.ndarray, *, allow_percent: bool):
     """Numbers, and masks: blank, suppressed, missing marker, not a number, written with %."""
     series = pd.Series(text, dtype=object)
@@ -344,23 +354,17 @@ class _Frame:
 
         self.kpi_codes = list(ctx.kpis)
         self.kpis = [ctx.kpis[code] for code in self.kpi_codes]
-        kpi = _Distinct(self.text["kpi_code"])
-        index, hints = _lookup(kpi, self.kpi_codes)
-        self.kpi_blank = kpi.take(kpi.uniques == "")
-        self.kpi_index = kpi.take(index)
-        self.kpi_hint = kpi.take(hints)
+        self.kpi_blank, self.kpi_index, self.kpi_hint, self.kpi_key = _resolved(
+            self.text["kpi_code"], self.kpi_codes
+        )
         self.known_kpi = self.kpi_index >= 0
-        self.kpi_key = np.where(self.known_kpi, self.kpi_index, -1 - kpi.codes)
         self.kpi_canonical = self.per_kpi([*self.kpi_codes], "")
 
         self.place_codes = list(ctx.places)
-        place = _Distinct(self.text["place_code"])
-        index, hints = _lookup(place, self.place_codes)
-        self.place_blank = place.take(place.uniques == "")
-        self.place_index = place.take(index)
-        self.place_hint = place.take(hints)
+        self.place_blank, self.place_index, self.place_hint, self.place_key = _resolved(
+            self.text["place_code"], self.place_codes
+        )
         self.known_place = self.place_index >= 0
-        self.place_key = np.where(self.known_place, self.place_index, -1 - place.codes)
         self.place_canonical = np.array([*self.place_codes, ""], dtype=object)[self.place_index]
 
         period = _Distinct(self.text["period"])
