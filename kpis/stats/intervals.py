@@ -124,12 +124,19 @@ def crude_rate(
     x, n = as_float(x), as_float(n)
     if np.any(n < 0):
         raise ValueError("denominators must all be greater than or equal to zero")
-    lower, upper, method = poisson_count_bounds(x, confidence)
-    valid = np.isfinite(x) & np.isfinite(n) & (n > 0)
+    return _scaled_count(x, n, multiplier, confidence)
+
+
+def _scaled_count(
+    count: np.ndarray, divisor: np.ndarray, factor: float, confidence: float
+) -> IntervalResult:
+    """count / divisor x factor, with Byar's or exact Poisson limits on the count."""
+    lower, upper, method = poisson_count_bounds(count, confidence)
+    valid = np.isfinite(count) & np.isfinite(divisor) & (divisor > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(valid, multiplier / n, np.nan)
+        scale = np.where(valid, factor / divisor, np.nan)
     method = np.where(valid, method, NOT_CALCULATED)
-    return IntervalResult(x * scale, lower * scale, upper * scale, method)
+    return IntervalResult(count * scale, lower * scale, upper * scale, method)
 
 
 def mean_interval(
@@ -152,13 +159,7 @@ def isr(
     observed: ArrayLike, expected: ArrayLike, confidence: float = 0.95, refvalue: float = 1.0
 ) -> IntervalResult:
     """Return indirectly standardised ratio O/E*refvalue with Byar's/exact limits on O."""
-    observed, expected = as_float(observed), as_float(expected)
-    lower, upper, method = poisson_count_bounds(observed, confidence)
-    valid = np.isfinite(observed) & np.isfinite(expected) & (expected > 0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        scale = np.where(valid, refvalue / expected, np.nan)
-    method = np.where(valid, method, NOT_CALCULATED)
-    return IntervalResult(observed * scale, lower * scale, upper * scale, method)
+    return _scaled_count(as_float(observed), as_float(expected), refvalue, confidence)
 
 
 def expected_events(
