@@ -23,7 +23,7 @@ from strategy.models import Place, User
 from .models import AuditEvent, Kpi, NationalPublication
 from .national import pair_measures, parse_publication
 from .services import decimal_6dp
-from .uploads import _period_ids, _series_ids, audit, observations_ingest
+from .uploads import _StagingIds, audit, observations_ingest
 
 IMPORTERS = {Role.ANALYST.value, Role.SIG_MEMBER.value, Role.ADMINISTRATOR.value}
 SEXES = {"persons": ("all", "all"), "": ("all", "all"), "male": ("sex", "male")}
@@ -128,10 +128,11 @@ def publication_import(
         )
         changed = 0
         if not rows.empty:
+            ids = _StagingIds()
             staged = pd.DataFrame(
                 {
-                    "series_id": _series_ids(rows).astype(int),
-                    "period_id": _period_ids(rows).astype(int),
+                    "series_id": ids.series_ids(rows),
+                    "period_id": ids.period_ids(rows),
                     "numerator": rows["numerator"],
                     "denominator": rows["denominator"],
                     "value": rows["value"],

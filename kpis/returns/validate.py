@@ -160,19 +160,30 @@ class _Issues:
             )
         )
 
-    def result(self, keep: int | None = None) -> tuple[list[Issue], list[Issue], int, int]:
-        """Errors and warnings in row order (only the first ``keep`` of each built as Issues),
-        and how many of each there are."""
+    def result(
+        self, keep: int | None = None, keep_warnings: int | None = None
+    ) -> tuple[list[Issue], list[Issue], int, int]:
+        """Errors and warnings in row order (only the first ``keep`` errors and
+        ``keep_warnings`` warnings built as Issues), and how many of each there are."""
+        if keep_warnings is None:
+            keep_warnings = keep
         found: list[Issue] = list(self.loose)
         counts = {"error": 0, "warning": 0}
         if self.parts:
             table = pd.concat(self.parts, ignore_index=True)
-            table["column_order"] = table["column"].map(_COLUMN_ORDER).fillna(len(_COLUMN_ORDER))
-            table = table.sort_values(["row", "column_order", "order"], kind="stable")
             for severity, n in table["severity"].value_counts().items():
                 counts["error" if severity == "error" else "warning"] += int(n)
             if keep is not None:
-                table = table.groupby("severity", sort=False).head(keep)
+                # Counted already: a severity none of which are kept is not sorted or built.
+                is_error = table["severity"] == "error"
+                table = table[(is_error & (keep > 0)) | (~is_error & (keep_warnings > 0))]
+            table["column_order"] = table["column"].map(_COLUMN_ORDER).fillna(len(_COLUMN_ORDER))
+            table = table.sort_values(["row", "column_order", "order"], kind="stable")
+            if keep is not None:
+                is_error = table["severity"] == "error"
+                table = pd.concat(
+                    [table[is_error].head(keep), table[~is_error].head(keep_warnings)]
+                )
             found += [
                 Issue(int(row), column, str(value), str(message), code, severity)
                 for row, column, value, message, code, severity in zip(
@@ -191,7 +202,7 @@ class _Issues:
         for issue in self.loose:
             counts["error" if issue.severity == "error" else "warning"] += 1
         if keep is not None:
-            errors, warnings = errors[:keep], warnings[:keep]
+            errors, warnings = errors[:keep], warnings[:keep_warnings]
         return errors, warnings, counts["error"], counts["warning"]
 
 
@@ -210,10 +221,11 @@ def _issue_key(issue: Issue):
 class _Distinct:
     """A column factorised: each row's code and the distinct values, parsed once each."""
 
-    def __init__(self, values: np.ndarray):
-        codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
-        self.codes = codes
-        self.uniques = np.asarray(uniques, dtype=object)
+    def __init__(self, values: np.ndarray, factorised: tuple[np.ndarray, np.ndarray] | None = None):
+        if factorised is None:
+            codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
+            factorised = codes, np.asarray(uniques, dtype=object)
+        self.codes, self.uniques = factorised
 
     def take(self, per_distinct, dtype=None) -> np.ndarray:
         return np.asarray(per_distinct, dtype=dtype)[self.codes]
@@ -245,18 +257,25 @@ def _lookup(column: _Distinct, canonical: list[str], suggest_limit: int = 2000):
     return index, hints
 
 
-def _resolved(text: np.ndarray, canonical: list[str]):
+def _resolved(column: _Distinct, canonical: list[str]):
     """Per row of a code column: blank, index into ``canonical`` (-1 unknown), suggestion, and a
     key equal for equal codes (unknown codes keep distinct negative keys)."""
-    column = _Distinct(text)
     index, hints = _lookup(column, canonical)
     row_index = column.take(index)
     key = np.where(row_index >= 0, row_index, -1 - column.codes)
     return column.take(column.uniques == ""), row_index, column.take(hints), key
 
 
-def _numbers(text: np.ndarray, *, allow_percent: bool):
-    """Numbers, and masks: blank, suppressed, missing marker, not a number, written with %."""
+def _numbers(column: _Distinct, *, allow_percent: bool):
+    """Per row: numbers, and masks: blank, suppressed, missing marker, not a number, written
+    with %; each distinct spelling parsed once."""
+    return tuple(
+        column.take(per_distinct)
+        for per_distinct in _parse_numbers(column.uniques, allow_percent=allow_percent)
+    )
+
+
+def _parse_numbers(text: np.ndarray, *, allow_percent: bool):
     series = pd.Series(text, dtype=object)
     number = pd.to_numeric(series, errors="coerce").to_numpy(dtype=float, copy=True)
     blank = text == ""
@@ -351,29 +370,32 @@ class _Frame:
         self.size = len(frame)
         self.rows = frame["row"].to_numpy(dtype=np.int64)
         self.text = {column: frame[column].to_numpy(dtype=object) for column in COLUMNS}
+        self.distinct = {
+            column: _Distinct(self.text[column], raw.distinct.get(column)) for column in COLUMNS
+        }
 
         self.kpi_codes = list(ctx.kpis)
         self.kpis = [ctx.kpis[code] for code in self.kpi_codes]
         self.kpi_blank, self.kpi_index, self.kpi_hint, self.kpi_key = _resolved(
-            self.text["kpi_code"], self.kpi_codes
+            self.distinct["kpi_code"], self.kpi_codes
         )
         self.known_kpi = self.kpi_index >= 0
         self.kpi_canonical = self.per_kpi([*self.kpi_codes], "")
 
         self.place_codes = list(ctx.places)
         self.place_blank, self.place_index, self.place_hint, self.place_key = _resolved(
-            self.text["place_code"], self.place_codes
+            self.distinct["place_code"], self.place_codes
         )
         self.known_place = self.place_index >= 0
         self.place_canonical = np.array([*self.place_codes, ""], dtype=object)[self.place_index]
 
-        period = _Distinct(self.text["period"])
+        period = self.distinct["period"]
         self.period_blank = period.take(period.uniques == "")
         parsed = _parse_periods(period.uniques, ctx.period_status)
         self.period = {name: period.take(values) for name, values in parsed.items()}
         self.period_key = np.where(self.period["ok"], self.period["id"], -1 - period.codes)
 
-        breakdown = _Distinct(self.text["breakdown"])
+        breakdown = self.distinct["breakdown"]
         parsed = _parse_breakdowns(breakdown.uniques)
         self.breakdown_parsed = parsed
         self.breakdown_codes = breakdown.codes
@@ -639,11 +661,11 @@ class _Figures:
 def _check_figures(f: _Frame, raw: RawReturn, ctx: ReturnContext, issues: _Issues) -> _Figures:
     """Numbers, markers, percentages, ranges, consistency and the population."""
     text = f.text
-    parsed = {c: _numbers(text[c], allow_percent=c == "value") for c in NUMBER_COLUMNS}
+    parsed = {c: _numbers(f.distinct[c], allow_percent=c == "value") for c in NUMBER_COLUMNS}
     numerator, suppressed_n, missing_n, bad_n, _ = parsed["numerator"]
     denominator, suppressed_d, missing_d, bad_d, _ = parsed["denominator"]
     value, suppressed_v, missing_v, bad_v, written_percent = parsed["value"]
-    marker = _Distinct(text["marker"])
+    marker = f.distinct["marker"]
     suppressed = (
         suppressed_n
         | suppressed_d
@@ -1168,10 +1190,15 @@ def _warn_expected(f: _Frame, ctx: ReturnContext, issues: _Issues) -> None:
 
 
 def validate_return(
-    raw: RawReturn, ctx: ReturnContext, *, keep: int | None = None
+    raw: RawReturn,
+    ctx: ReturnContext,
+    *,
+    keep: int | None = None,
+    keep_warnings: int | None = None,
 ) -> ValidationResult:
-    """Every error and warning in a return (all counted; with ``keep``, only the first of each
-    kept as Issues), and its typed rows."""
+    """Every error and warning in a return (all counted; with ``keep``, only the first
+    ``keep`` errors and ``keep_warnings`` warnings, by default as many, kept as Issues), and
+    its typed rows."""
     f = _Frame(raw, ctx)
     issues = _Issues(f.rows)
     _check_keys(f, ctx, issues)
@@ -1187,11 +1214,19 @@ def validate_return(
     _warn_small_counts(f, figures, issues)
     _warn_previous(f, figures, ctx, issues)
     _warn_expected(f, ctx, issues)
-    errors, warnings, error_count, warning_count = issues.result(keep)
+    errors, warnings, error_count, warning_count = issues.result(keep, keep_warnings)
 
     clean = ~issues.error_rows
+    # Equal for rows of one KPI, place and breakdown (one series), and of one period: whoever
+    # stores the rows looks each series and period up once, not once per row.
+    breakdowns = len(f.breakdown_parsed["ok"]) + 1
+    series_key = (
+        f.kpi_key[clean] * (len(f.place_codes) + 1) + f.place_key[clean]
+    ) * breakdowns + f.breakdown_key[clean]
     rows = pd.DataFrame(
         {
+            "series_key": series_key.astype(np.int64),
+            "period_key": f.period_key[clean].astype(np.int64),
             "kpi_code": f.kpi_canonical[clean],
             "place_code": f.place_canonical[clean],
             "period_label": f.period["label"][clean],

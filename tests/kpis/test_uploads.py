@@ -251,6 +251,12 @@ def test_a_large_file_is_validated_in_chunks_with_the_files_own_row_numbers(chun
         7,
     ]
     assert set(upload.places.values_list("code", flat=True)) == {"southend", "thurrock"}
+    # The staged rows are analysed, so approval's ingest is planned for as many as there are.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'kpis_returnrow'")
+        assert cursor.fetchone()[0] == 6
 
 
 def test_chunked_files_report_errors_and_duplicates_across_chunks_and_keep_nothing(chunking_admin):
@@ -401,3 +407,63 @@ def test_a_chunked_file_with_a_bad_header_reports_it_once_not_once_per_chunk(chu
     assert upload.state == "validation_failed"
     assert [(i["row"], i["column"]) for i in upload.issues] == [(1, "place_code")]
     assert upload.error_count == 1
+
+
+def _staging_rows(values):
+    """Validated rows, as the validator hands them to staging: (place, period label) each."""
+    import pandas as pd
+
+    from kpis import periods
+
+    specs = [periods.parse_period(label) for _, label in values]
+    return pd.DataFrame(
+        {
+            "kpi_code": "MHST-PUPIL-COVERAGE",
+            "place_code": [place for place, _ in values],
+            "breakdown_dimension": "all",
+            "breakdown_category": "all",
+            "period_label": [spec.label for spec in specs],
+            "period_type": [spec.type for spec in specs],
+            "period_start": [spec.start for spec in specs],
+            "period_end": [spec.end for spec in specs],
+        }
+    )
+
+
+def test_staging_asks_the_database_about_each_series_and_period_once(catalogue_data):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from kpis.models import Period, Series
+    from kpis.uploads import _StagingIds
+
+    ids = _StagingIds()
+    first = _staging_rows(
+        [("southend", "2019-20"), ("thurrock", "2019-20"), ("southend", "2020-21")]
+    )
+    series = ids.series_ids(first)
+    periods = ids.period_ids(first)
+    expected = {
+        place: Series.objects.get(
+            kpi__code="MHST-PUPIL-COVERAGE", place__code=place, breakdown__dimension="all"
+        ).pk
+        for place in ("southend", "thurrock")
+    }
+    assert series.tolist() == [expected["southend"], expected["thurrock"], expected["southend"]]
+    year = dict(Period.objects.filter(label__in=["2019-20", "2020-21"]).values_list("label", "pk"))
+    assert periods.tolist() == [year["2019-20"], year["2019-20"], year["2020-21"]]
+
+    # A later chunk of the same series and periods is answered from memory.
+    later = _staging_rows([("thurrock", "2020-21"), ("southend", "2019-20")])
+    with CaptureQueriesContext(connection) as captured:
+        assert ids.series_ids(later).tolist() == [expected["thurrock"], expected["southend"]]
+        assert ids.period_ids(later).tolist() == [year["2020-21"], year["2019-20"]]
+    assert captured.captured_queries == []
+
+    # Only what is new is looked up (and created): here one period, no series.
+    newer = _staging_rows([("thurrock", "2021-22"), ("southend", "2021-22")])
+    with CaptureQueriesContext(connection) as captured:
+        ids.series_ids(newer)
+        made = ids.period_ids(newer)
+    assert not any('"kpis_series"' in query["sql"] for query in captured.captured_queries)
+    assert made.tolist() == [Period.objects.get(label="2021-22").pk] * 2

@@ -71,7 +71,7 @@ class Command(BaseCommand):
         except ReturnRejected as rejected:
             return rejected.issues
         if kind == ReturnUpload.Kind.HISTORY:
-            ctx = _open_history_periods(ctx, raw.frame["period"])
+            ctx = _open_history_periods(ctx, raw)
         result = validate_return(raw, ctx)
         self.stdout.write(f"Dry run: {len(result.rows)} valid rows; nothing stored.")
         return [*result.errors, *result.warnings]

@@ -229,3 +229,78 @@ def test_zip_members_that_are_not_xml():
         archive.writestr("xl/_rels/workbook.xml.rels", b"<Relationships")
     issues = outcome("upload.xlsx", buffer.getvalue())
     assert [i.code for i in issues] == ["xlsx_damaged"]
+
+
+# -- the two CSV parsers read the same cells ----------------------------------------------------
+
+
+def _read_either_way(content: bytes):
+    """The return as read by the Arrow fast path and by pandas alone: the issues if rejected."""
+    from unittest.mock import patch
+
+    def read_with(arrow: bool):
+        try:
+            if arrow:
+                return read_return("upload.csv", content, CTX)
+            with patch("kpis.returns.read._read_csv_arrow", return_value=None):
+                return read_return("upload.csv", content, CTX)
+        except ReturnRejected as rejected:
+            return rejected.issues
+
+    return read_with(True), read_with(False)
+
+
+PLAIN_CELLS = st.one_of(
+    TOKENS.filter(lambda t: '"' not in t and "\n" not in t),
+    st.text(
+        alphabet=st.characters(blacklist_characters='"\r\n\x00', blacklist_categories=("Cs",)),
+        max_size=8,
+    ),
+)
+
+
+@SETTINGS
+@given(
+    st.lists(st.sampled_from([*COLUMNS, " kpi_code ", "extra", ""]), min_size=1, max_size=11),
+    st.lists(
+        st.one_of(st.lists(PLAIN_CELLS, min_size=0, max_size=11), st.just([])),
+        min_size=0,
+        max_size=8,
+    ),
+    st.sampled_from(["\n", "\r\n"]),
+    st.booleans(),
+)
+def test_the_arrow_reader_and_pandas_read_the_same_return(header, rows, newline, ends_in_newline):
+    """Quote-free files (the only ones the Arrow path takes) come out exactly as pandas reads
+    them: the same cells, row numbers, header findings and rejections; blank lines, ragged rows
+    and Windows line ends included."""
+    text = newline.join([",".join(header)] + [",".join(row) for row in rows])
+    if ends_in_newline:
+        text += newline
+    fast, reference = _read_either_way(text.encode("utf-8"))
+    if isinstance(reference, list):
+        assert fast == reference
+        return
+    assert not isinstance(fast, list), fast
+    assert fast.frame.equals(reference.frame)
+    assert (fast.data_rows, fast.header_row, fast.file_warnings) == (
+        reference.data_rows,
+        reference.header_row,
+        reference.file_warnings,
+    )
+    for column, (codes, uniques) in fast.distinct.items():
+        assert uniques[codes].tolist() == reference.frame[column].tolist()
+        assert len(set(uniques.tolist())) == len(uniques)
+
+
+def test_the_arrow_reader_leaves_quoted_cells_and_lone_carriage_returns_to_pandas():
+    from kpis.returns.read import _read_csv_arrow
+
+    assert _read_csv_arrow("a,b\n1,2\n") is not None
+    assert _read_csv_arrow('a,b\n"1,5",2\n') is None
+    assert _read_csv_arrow("a,b\r1,2\r") is None
+    assert _read_csv_arrow("a,b\n1,2,3\n") is None  # a ragged row: pandas names it
+    header, factored, records = _read_csv_arrow("a, b \n1, x \n\n")
+    assert (header, records) == (["a", " b "], 2)
+    codes, cleaned = factored[1]
+    assert cleaned[codes].tolist() == ["x", ""]

@@ -114,3 +114,10 @@ def test_with_keep_every_issue_is_counted_but_only_the_first_of_each_kind_are_bu
     assert [(i.row, i.code) for i in first.errors] == [(3, "unknown_kpi")]
     assert [(i.row, i.code) for i in first.warnings] == [(2, "small_count")]
     assert first.errors == everything.errors[:1] and first.warnings == everything.warnings[:1]
+    # Errors and warnings are kept separately: none of one kind, the first of the other.
+    no_errors = validate_return(read(content, ctx), ctx, keep=0, keep_warnings=1)
+    assert (no_errors.error_count, no_errors.warning_count) == (2, 2)
+    assert (no_errors.errors, no_errors.warnings) == ([], everything.warnings[:1])
+    no_warnings = validate_return(read(content, ctx), ctx, keep=2, keep_warnings=0)
+    assert (no_warnings.errors, no_warnings.warnings) == (everything.errors, [])
+    assert (no_warnings.error_count, no_warnings.warning_count) == (2, 2)
