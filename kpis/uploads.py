@@ -326,6 +326,45 @@ def _csv_chunks(handle, chunk_rows: int):
         yield _Chunk(content, len(lines), records)
 
 
+class _StagedValues:
+    """Which values (series and period) of a file are staged, exactly: a bit for each pair of
+    the series and periods the file holds. Memory follows how many series and periods there
+    are, not how many rows: a million rows of 1,000 series over 3,000 periods take 375 kB."""
+
+    def __init__(self) -> None:
+        self.series: dict[int, int] = {}
+        self.periods: dict[int, int] = {}
+        self.bits = np.zeros((0, 0), dtype=np.uint8)
+        self.repeated = False
+
+    @staticmethod
+    def _positions(index: dict[int, int], ids: np.ndarray) -> np.ndarray:
+        for new in pd.unique(ids).tolist():
+            index.setdefault(new, len(index))
+        return pd.Index(list(index)).get_indexer(ids)
+
+    def add(self, series_ids: np.ndarray, period_ids: np.ndarray) -> None:
+        """Record a chunk's values (distinct within it, as validated); note any seen before."""
+        rows = self._positions(self.series, series_ids)
+        columns = self._positions(self.periods, period_ids)
+        shape = (len(self.series), -(-len(self.periods) // 8))
+        if shape[0] > self.bits.shape[0] or shape[1] > self.bits.shape[1]:
+            # Grown by half again at least, so a file of ever new series is not copied often.
+            grown = np.zeros(
+                (
+                    max(shape[0], self.bits.shape[0] * 3 // 2),
+                    max(shape[1], self.bits.shape[1] * 3 // 2),
+                ),
+                dtype=np.uint8,
+            )
+            grown[: self.bits.shape[0], : self.bits.shape[1]] = self.bits
+            self.bits = grown
+        byte, bit = columns >> 3, np.left_shift(1, columns & 7).astype(np.uint8)
+        if (self.bits[rows, byte] & bit).any():
+            self.repeated = True
+        np.bitwise_or.at(self.bits, (rows, byte), bit)
+
+
 @dataclass
 class _ChunkedCheck:
     """What checking a large file chunk by chunk has found so far."""
@@ -338,12 +377,9 @@ class _ChunkedCheck:
     has_data: bool = False
     # Issues of the header and file as a whole, which every chunk would otherwise repeat.
     file_issues: set[tuple] = field(default_factory=set)
-    # Each staged chunk's series and period ids as one number a row (8 bytes), to find a value
-    # given twice in different chunks without asking the database.
-    staged_keys: list[np.ndarray] = field(default_factory=list)
-
-    def repeats_across_chunks(self) -> bool:
-        return bool(self.staged_keys) and not pd.Index(np.concatenate(self.staged_keys)).is_unique
+    # The values staged so far, to find one given again in a later chunk without asking the
+    # database (which is asked only then, to name the rows).
+    staged: _StagedValues = field(default_factory=lambda: _StagedValues())
 
     def add_file_level_once(self, issues: list[Issue], header_lines: int) -> None:
         fresh = []
@@ -398,7 +434,7 @@ def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> Ret
     errors = found.errors
     if not errors.count and not found.has_data:
         errors.add([_no_data(upload)])
-    if not errors.count and found.repeats_across_chunks():
+    if not errors.count and found.staged.repeated:
         errors.add(_staged_duplicates(upload))
     if errors.count:
         # All or nothing: the staged rows of a failed file are removed.
@@ -459,9 +495,8 @@ def _check_and_stage_chunks(upload, handle, ctx, found: _ChunkedCheck, writer) -
         found.warnings.add(result.warnings, result.warning_count)
         if not found.errors.count:
             with transaction.atomic():
-                found.staged_keys.append(
-                    _stage_rows(upload, result.rows, set_places=False, ids=ids, writer=writer)
-                )
+                staged = _stage_rows(upload, result.rows, set_places=False, ids=ids, writer=writer)
+                found.staged.add(*staged)
             found.place_codes.update(result.rows["place_code"].unique())
         # Rows are records, as a spreadsheet numbers them, not lines.
         found.records += raw.data_rows
@@ -729,11 +764,6 @@ def _staged_frame(upload: ReturnUpload, rows: pd.DataFrame, ids: _StagingIds) ->
     )
 
 
-def _value_keys(staged: pd.DataFrame) -> np.ndarray:
-    """Each staged row's series and period ids as one number, equal for the same value."""
-    return (staged["series_id"].to_numpy() << 32) | staged["period_id"].to_numpy()
-
-
 def _stage_rows(
     upload: ReturnUpload,
     rows: pd.DataFrame,
@@ -741,10 +771,10 @@ def _stage_rows(
     set_places: bool = True,
     ids: _StagingIds | None = None,
     writer: _BackgroundCopy | None = None,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """Stage validated rows: PostgreSQL's COPY where available (on ``writer``'s connection when
     given), bulk inserts elsewhere. ``ids`` carries series and period ids from chunk to chunk.
-    Returns the rows' value keys."""
+    Returns the rows' series and period ids."""
     staged = _staged_frame(upload, rows, ids or _StagingIds())
     if writer is not None:
         writer.write(staged)
@@ -767,7 +797,7 @@ def _stage_rows(
         )
     if set_places:
         upload.places.set(Place.objects.filter(code__in=rows["place_code"].unique()))
-    return _value_keys(staged)
+    return staged["series_id"].to_numpy(), staged["period_id"].to_numpy()
 
 
 def _shortened(texts: pd.Series, limit: int) -> np.ndarray:

@@ -243,7 +243,9 @@ def _read_csv(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
             "no_data",
             f"'{name}' has no header row; expected a header ({', '.join(COLUMNS)}) and data rows.",
         )
-    if (read := _read_csv_arrow(body)) is not None:
+    # The same body as bytes, for Arrow: after the byte-order mark and the comment lines.
+    start = len(text[:position].encode()) + (3 if content.startswith(codecs.BOM_UTF8) else 0)
+    if (read := _read_csv_arrow(content[start:])) is not None:
         header, factored, records = read
         return _build(
             name=name,
@@ -292,22 +294,24 @@ def _read_csv(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
     )
 
 
-def _read_csv_arrow(body: str) -> tuple[list[str], dict, int] | None:
+def _read_csv_arrow(body: bytes) -> tuple[list[str], dict, int] | None:
     """The header, each column factorised (data rows only) and the number of data records,
     read by Arrow's CSV parser straight into dictionary-encoded columns: several times faster
     than pandas for a large file. Only for the plain shape, no quote marks, where both parsers
     read the same cells; anything Arrow refuses (a ragged row, say) is left to pandas, whose
     errors the messages are written for."""
-    if '"' in body or "\x00" in body or body.count("\r") != body.count("\r\n"):
+    if b'"' in body or b"\x00" in body:
         return None
-    end = body.find("\n")
-    first = (body if end < 0 else body[:end]).removesuffix("\r")
+    if b"\r" in body and body.count(b"\r") != body.count(b"\r\n"):
+        return None
+    end = body.find(b"\n")
+    first = (body if end < 0 else body[:end]).removesuffix(b"\r")
     if not first:
         return None  # pandas finds no columns in a file that starts with a blank line
-    width = first.count(",") + 1
+    width = first.count(b",") + 1
     try:
         table = pa_csv.read_csv(
-            io.BytesIO(body.encode()),
+            io.BytesIO(body),
             read_options=pa_csv.ReadOptions(autogenerate_column_names=True),
             parse_options=pa_csv.ParseOptions(quote_char=False, ignore_empty_lines=False),
             convert_options=pa_csv.ConvertOptions(

@@ -467,3 +467,19 @@ def test_staging_asks_the_database_about_each_series_and_period_once(catalogue_d
         made = ids.period_ids(newer)
     assert not any('"kpis_series"' in query["sql"] for query in captured.captured_queries)
     assert made.tolist() == [Period.objects.get(label="2021-22").pk] * 2
+
+
+def test_values_staged_in_earlier_chunks_are_told_apart_exactly_in_flat_memory():
+    import numpy as np
+
+    from kpis.uploads import _StagedValues
+
+    staged = _StagedValues()
+    staged.add(np.array([7, 7, 9]), np.array([10, 11, 10]))
+    staged.add(np.array([12] * 9), np.arange(100, 109))  # more periods than a byte holds
+    staged.add(np.array([9, 12, 7]), np.array([11, 10, 100]))  # new pairs of known ids
+    assert not staged.repeated
+    # A bit a pair of the 3 series and 13 periods seen, whatever the number of rows.
+    assert staged.bits.shape == (3, 2)
+    staged.add(np.array([40, 12]), np.array([10, 104]))  # 12 in 104 was staged before
+    assert staged.repeated
