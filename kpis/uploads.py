@@ -349,11 +349,12 @@ class _StagedValues:
         columns = self._positions(self.periods, period_ids)
         shape = (len(self.series), -(-len(self.periods) // 8))
         if shape[0] > self.bits.shape[0] or shape[1] > self.bits.shape[1]:
-            # Grown by half again at least, so a file of ever new series is not copied often.
+            # A side that must grow grows by half again at least, so a file of ever new series
+            # (or periods) is not copied often; a side that need not grow stays as it is.
             grown = np.zeros(
-                (
-                    max(shape[0], self.bits.shape[0] * 3 // 2),
-                    max(shape[1], self.bits.shape[1] * 3 // 2),
+                tuple(
+                    have if need <= have else max(need, have * 3 // 2)
+                    for need, have in zip(shape, self.bits.shape, strict=True)
                 ),
                 dtype=np.uint8,
             )

@@ -89,7 +89,7 @@ ISSUE_CODES = {
     "not_whole_number": "a count with decimals",
     "negative_count": "a negative numerator or denominator",
     "unexpected_percent": "a percentage where the KPI is not a percentage, or a count as a %",
-    "out_of_range": "a value outside the KPI's valid range",
+    "out_of_range": "a value outside the KPI's valid range, or a figure too large to store",
     "numerator_above_denominator": "a proportion's numerator above its denominator",
     "zero_denominator": "a rate or proportion with a denominator of 0",
     "denominator_above_population": "a denominator above the place's population for the age band",

@@ -32,6 +32,8 @@ from kpis.returns.spec import (
     ReturnContext,
 )
 
+# Figures are stored with six decimal places and at most twenty digits (numeric(20, 6)).
+STORABLE_LIMIT = 1e14
 # Counts from 1 to this are suppressed on public pages.
 SMALL_COUNT_MAX = 4
 # A value further than this fraction from the previous period's value is questioned.
@@ -858,6 +860,25 @@ def _check_figures(f: _Frame, raw: RawReturn, ctx: ReturnContext, issues: _Issue
     issues.add("out_of_range", out_of_range, "value", text["value"], range_message)
 
     _check_population(f, ctx, issues, denominator)
+    for column, figure in (
+        ("numerator", numerator),
+        ("denominator", denominator),
+        ("value", final),
+    ):
+        too_large = np.abs(np.round(_nan_to(figure, 0.0), 6)) >= STORABLE_LIMIT
+        if column == "value":
+            too_large &= ~out_of_range  # already out of the KPI's own range
+        issues.add(
+            "out_of_range",
+            too_large,
+            column,
+            text[column],
+            lambda w, figure=figure, column=column: [
+                f"The {column} {fmt(x)} is too large to be stored; expected a figure below "
+                f"{fmt(STORABLE_LIMIT)}."
+                for x in figure[w]
+            ],
+        )
 
     # A value, or what it is calculated from, unless a marker says why it is not given.
     given = suppressed | missing | bad_n | bad_d | bad_v

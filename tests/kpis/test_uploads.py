@@ -483,3 +483,15 @@ def test_values_staged_in_earlier_chunks_are_told_apart_exactly_in_flat_memory()
     assert staged.bits.shape == (3, 2)
     staged.add(np.array([40, 12]), np.array([10, 104]))  # 12 in 104 was staged before
     assert staged.repeated
+
+
+def test_the_staged_values_grow_only_on_the_side_that_needs_it():
+    import numpy as np
+
+    from kpis.uploads import _StagedValues
+
+    staged = _StagedValues()
+    for chunk in range(40):  # one series, 100 new periods a chunk
+        staged.add(np.full(100, 5), np.arange(chunk * 100, (chunk + 1) * 100))
+    assert not staged.repeated
+    assert staged.bits.shape[0] == 1 and staged.bits.shape[1] >= 4000 // 8

@@ -390,3 +390,35 @@ def test_percent_formatted_numerator():
     content = xlsx_bytes([data_row(numerator=0.45, value=75)], formats={(2, "numerator"): "0%"})
     issue = only(check(content, filename="r.xlsx").errors, "unexpected_percent")
     assert (issue.row, issue.column) == (2, "numerator")
+
+
+def test_figures_too_large_to_store_are_named_before_they_reach_the_database():
+    from kpis.returns.spec import KpiSpec
+
+    ctx = make_ctx()
+    kpis = dict(ctx.kpis)
+    kpis["CHANGE"] = KpiSpec("CHANGE", "mean", 1, None, None)  # no valid range of its own
+    found = errors(
+        data_row(kpi_code="CHANGE", value="123456789012345", numerator="", denominator=""),
+        data_row(numerator="0", denominator="1000000000000000", value="0"),
+        data_row(
+            kpi_code="CHANGE",
+            period="2023-24 Q1",
+            value="99999999999999.5",
+            numerator="",
+            denominator="",
+        ),
+        data_row(period="2023-24 Q1", value="100000000000000", numerator="", denominator=""),
+        ctx=make_ctx(kpis=kpis),
+    )
+    found = [i for i in found if i.code == "out_of_range"]  # (and the population is exceeded)
+    assert [(i.row, i.column, i.code) for i in found] == [
+        (2, "value", "out_of_range"),
+        (3, "denominator", "out_of_range"),
+        (5, "value", "out_of_range"),  # once: outside EIP-2WK's 0 to 100 first
+    ]
+    assert found[0].message == (
+        "The value 123,456,789,012,345 is too large to be stored; expected a figure below "
+        "100,000,000,000,000."
+    )
+    assert "expected from 0 to 100" in found[2].message
