@@ -9,6 +9,7 @@ that changed, under a lock per series.
 from __future__ import annotations
 
 import hashlib
+from contextlib import nullcontext
 from dataclasses import dataclass, field, fields, replace
 from datetime import date
 from typing import IO
@@ -448,7 +449,7 @@ def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> Ret
         # Approval's set-based ingest is planned from these statistics: without them, a
         # million rows just copied in are estimated as a few thousand.
         with connection.cursor() as cursor:
-            cursor.execute("ANALYZE kpis_returnrow")
+            cursor.execute("ANALYZE kpis_returnrow (upload_id, series_id, period_id)")
     return _finish_validation(
         upload,
         errors=errors,
@@ -495,9 +496,11 @@ def _check_and_stage_chunks(upload, handle, ctx, found: _ChunkedCheck, writer) -
         found.errors.add(result.errors, result.error_count)
         found.warnings.add(result.warnings, result.warning_count)
         if not found.errors.count:
-            with transaction.atomic():
+            # In line, a chunk's rows commit with the series and periods they need; copied in
+            # the background they commit on the copy's own connection.
+            with transaction.atomic() if writer is None else nullcontext():
                 staged = _stage_rows(upload, result.rows, set_places=False, ids=ids, writer=writer)
-                found.staged.add(*staged)
+            found.staged.add(*staged)
             found.place_codes.update(result.rows["place_code"].unique())
         # Rows are records, as a spreadsheet numbers them, not lines.
         found.records += raw.data_rows
