@@ -763,7 +763,7 @@ def _staged_frame(upload: ReturnUpload, rows: pd.DataFrame, ids: _StagingIds) ->
             "value": rows["value"].round(6),
             "suppressed": rows["suppressed"].astype(bool),
             "marker": _shortened(rows["marker"], 10),
-            "comment": rows["comment"].astype(str),
+            "comment": pd.Series(rows["comment"].to_numpy(dtype=object), rows.index, object),
         }
     )
 
@@ -806,8 +806,9 @@ def _stage_rows(
 
 def _shortened(texts: pd.Series, limit: int) -> np.ndarray:
     """Each text cut to ``limit`` characters, once per distinct text."""
-    codes, uniques = pd.factorize(texts.astype(str), use_na_sentinel=False)
-    return np.array([u[:limit] for u in uniques], dtype=object)[codes]
+    codes, uniques = pd.factorize(texts.to_numpy(dtype=object), use_na_sentinel=False)
+    shortened = np.array([str(u)[:limit] for u in uniques], dtype=object)[codes]
+    return pd.Series(shortened, texts.index, object, copy=False)  # no string inference
 
 
 def _copy_into(table: str, frame: pd.DataFrame) -> None:

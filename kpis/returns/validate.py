@@ -122,6 +122,12 @@ def _clipped(values: np.ndarray, limit: int = 500) -> np.ndarray:
     return np.asarray([_clip(u, limit) for u in uniques], dtype=object)[codes]
 
 
+def _objects(values: np.ndarray) -> pd.Series:
+    """A column of Python objects kept as it is: pandas would otherwise scan every text to
+    infer its string type, several times the cost of building the frame."""
+    return pd.Series(values, dtype=object, copy=False)
+
+
 def _nan_to(array: np.ndarray, fill: float) -> np.ndarray:
     return np.where(np.isnan(array), fill, array)
 
@@ -1248,22 +1254,22 @@ def validate_return(
         {
             "series_key": series_key.astype(np.int64),
             "period_key": f.period_key[clean].astype(np.int64),
-            "kpi_code": f.kpi_canonical[clean],
-            "place_code": f.place_canonical[clean],
-            "period_label": f.period["label"][clean],
-            "period_start": f.period["start"][clean],
-            "period_end": f.period["end"][clean],
-            "period_type": f.period["type"][clean],
-            "breakdown_dimension": f.breakdown["dimension"][clean],
-            "breakdown_category": f.breakdown["category"][clean],
+            "kpi_code": _objects(f.kpi_canonical[clean]),
+            "place_code": _objects(f.place_canonical[clean]),
+            "period_label": _objects(f.period["label"][clean]),
+            "period_start": _objects(f.period["start"][clean]),
+            "period_end": _objects(f.period["end"][clean]),
+            "period_type": _objects(f.period["type"][clean]),
+            "breakdown_dimension": _objects(f.breakdown["dimension"][clean]),
+            "breakdown_category": _objects(f.breakdown["category"][clean]),
             "numerator": figures.numerator[clean],
             "denominator": figures.denominator[clean],
             "value": figures.value[clean],
             "value_calculated": figures.calculated[clean],
             "suppressed": figures.suppressed[clean],
             "missing": figures.missing[clean],
-            "marker": f.text["marker"][clean],
-            "comment": f.text["comment"][clean],
+            "marker": _objects(f.text["marker"][clean]),
+            "comment": _objects(f.text["comment"][clean]),
             "row": f.rows[clean],
         }
     )
