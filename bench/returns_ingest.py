@@ -8,8 +8,10 @@ catalogue, writes an N-row long-form CSV of monthly and rolling KPIs for every p
 2. the product's own path: store the upload, read and validate the whole file, stage it with
    COPY, submit, approve, and ingest the values as observation versions.
 
-Prints rows per second for each, their ratio, and peak memory (RSS); then, as a floor, the
-database alone writing the same observation versions into copies of the observation table.
+Prints rows per second and their ratio to COPY's for the upload's background job (store,
+read, validate, stage: what the uploader waits for) and for the whole path with the four-eyes
+approval, and peak memory (RSS); then, as a floor, the database alone writing the same
+observation versions into copies of the observation table.
 
     .venv/bin/python bench/returns_ingest.py [--rows 1000000]
 """
