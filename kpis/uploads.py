@@ -403,8 +403,9 @@ def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> Ret
        rows numbered as in the whole file.
     2. Clean rows are staged as they go, a chunk at a time (copied in the background while
        the next chunk is checked, where that is possible).
-    3. Duplicates across chunks are found in the staging table; after any error anywhere the
-       staged rows are removed, so nothing from the file is kept.
+    3. A value given again in a later chunk is noticed in memory and its rows named from the
+       staging table; after any error anywhere the staged rows are removed, so nothing from
+       the file is kept.
     """
     found = _ChunkedCheck()
     writer = _BackgroundCopy.where_useful()
