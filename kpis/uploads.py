@@ -16,6 +16,8 @@ from typing import IO
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.csv as pa_csv
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
@@ -197,8 +199,8 @@ def _previous_values(place_codes) -> dict[tuple[str, str, str], tuple]:
 def _open_history_periods(ctx: ReturnContext, raw: RawReturn) -> ReturnContext:
     """History loads may hold any period that is not locked for returns."""
     status = dict(ctx.period_status)
-    distinct = raw.distinct.get("period")
-    for text in distinct[1] if distinct else pd.unique(raw.frame["period"]):
+    _, distinct_periods = raw.distinct["period"]
+    for text in distinct_periods:
         try:
             label = periods.parse_period(text).label
         except periods.PeriodParseError:
@@ -381,7 +383,7 @@ class _ChunkedCheck:
     file_issues: set[tuple] = field(default_factory=set)
     # The values staged so far, to find one given again in a later chunk without asking the
     # database (which is asked only then, to name the rows).
-    staged: _StagedValues = field(default_factory=lambda: _StagedValues())
+    staged: _StagedValues = field(default_factory=_StagedValues)
 
     def add_file_level_once(self, issues: list[Issue], header_lines: int) -> None:
         fresh = []
@@ -696,37 +698,41 @@ class _StagingIds:
             ).values_list("kpi_id", "place_id", "breakdown_id", "id")
             return {by_ids[(k, p, b)]: pk for k, p, b, pk in found if (k, p, b) in by_ids}
 
-        found = existing()
-        if len(found) < len(keys):
-            Series.objects.bulk_create(
-                [
-                    Series(kpi_id=k, place_id=p, breakdown_id=b)
-                    for (k, p, b), key in by_ids.items()
-                    if key not in found
-                ],
-                ignore_conflicts=True,
-            )
-            found = existing()
-        return found
+        return _found_or_created(
+            Series,
+            existing,
+            len(keys),
+            lambda found: [
+                Series(kpi_id=k, place_id=p, breakdown_id=b)
+                for (k, p, b), key in by_ids.items()
+                if key not in found
+            ],
+        )
 
 
 def _periods_of(firsts: pd.DataFrame) -> dict[str, int]:
     """Period ids by canonical label, creating those missing."""
     labels = firsts["period_label"].tolist()
-    ids = dict(Period.objects.filter(label__in=labels).values_list("label", "id"))
-    if len(ids) < len(labels):
-        Period.objects.bulk_create(
-            [
-                Period(
-                    label=r.period_label, type=r.period_type, start=r.period_start, end=r.period_end
-                )
-                for r in firsts.itertuples(index=False)
-                if r.period_label not in ids
-            ],
-            ignore_conflicts=True,
-        )
-        ids = dict(Period.objects.filter(label__in=labels).values_list("label", "id"))
-    return ids
+    return _found_or_created(
+        Period,
+        lambda: dict(Period.objects.filter(label__in=labels).values_list("label", "id")),
+        len(labels),
+        lambda found: [
+            Period(label=r.period_label, type=r.period_type, start=r.period_start, end=r.period_end)
+            for r in firsts.itertuples(index=False)
+            if r.period_label not in found
+        ],
+    )
+
+
+def _found_or_created(model, existing, wanted: int, missing) -> dict:
+    """``existing()`` ids by key; when fewer than ``wanted``, the ``missing(found)`` objects
+    are created (skipping any that another upload created meanwhile) and the ids read again."""
+    found = existing()
+    if len(found) < wanted:
+        model.objects.bulk_create(missing(found), ignore_conflicts=True)
+        found = existing()
+    return found
 
 
 def _fast_path() -> bool:
@@ -764,7 +770,7 @@ def _staged_frame(upload: ReturnUpload, rows: pd.DataFrame, ids: _StagingIds) ->
             "value": rows["value"].round(6),
             "suppressed": rows["suppressed"].astype(bool),
             "marker": _shortened(rows["marker"], 10),
-            "comment": pd.Series(rows["comment"].to_numpy(dtype=object), rows.index, object),
+            "comment": rows["comment"],
         }
     )
 
@@ -818,9 +824,6 @@ def _copy_into(table: str, frame: pd.DataFrame) -> None:
     Arrow writes the CSV (several times faster than pandas): a null is an unquoted empty
     field and an empty string is quoted, which is exactly how PostgreSQL's CSV COPY reads them.
     """
-    import pyarrow as pa
-    import pyarrow.csv as pa_csv
-
     columns = ", ".join(frame.columns)
     options = pa_csv.WriteOptions(include_header=False)
     with connection.cursor() as cursor:

@@ -227,13 +227,11 @@ def _issue_key(issue: Issue):
 
 
 class _Distinct:
-    """A column factorised: each row's code and the distinct values, parsed once each."""
+    """A column factorised (by the reader): each row's code and the distinct values, which
+    are parsed once each."""
 
-    def __init__(self, values: np.ndarray, factorised: tuple[np.ndarray, np.ndarray] | None = None):
-        if factorised is None:
-            codes, uniques = pd.factorize(pd.Series(values, dtype=object), use_na_sentinel=False)
-            factorised = codes, np.asarray(uniques, dtype=object)
-        self.codes, self.uniques = factorised
+    def __init__(self, codes: np.ndarray, uniques: np.ndarray):
+        self.codes, self.uniques = codes, uniques
 
     def take(self, per_distinct, dtype=None) -> np.ndarray:
         return np.asarray(per_distinct, dtype=dtype)[self.codes]
@@ -378,9 +376,7 @@ class _Frame:
         self.size = len(frame)
         self.rows = frame["row"].to_numpy(dtype=np.int64)
         self.text = {column: frame[column].to_numpy(dtype=object) for column in COLUMNS}
-        self.distinct = {
-            column: _Distinct(self.text[column], raw.distinct.get(column)) for column in COLUMNS
-        }
+        self.distinct = {column: _Distinct(*raw.distinct[column]) for column in COLUMNS}
 
         self.kpi_codes = list(ctx.kpis)
         self.kpis = [ctx.kpis[code] for code in self.kpi_codes]
