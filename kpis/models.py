@@ -264,6 +264,16 @@ class Series(models.Model):
         return f"{self.kpi_id}/{self.place_id}/{self.breakdown_id}"
 
 
+def _unchecked_reference(to, on_delete, **options) -> models.ForeignKey:
+    """A reference of a table loaded a million rows at a time, without PostgreSQL's per-row
+    foreign-key check or an index of its own: the observation table's references are checked
+    once per statement by the triggers of migration 0002, and staged rows refer only to ids
+    their own load has just looked up or created."""
+    return models.ForeignKey(
+        to, on_delete=on_delete, db_index=False, db_constraint=False, **options
+    )
+
+
 class Observation(models.Model):
     """One version of a value; a correction adds a version, history is never overwritten."""
 
@@ -274,19 +284,15 @@ class Observation(models.Model):
     # Referential integrity is enforced by the database, a statement at a time, by the
     # triggers of migration 0002 (PostgreSQL): its own foreign keys check one row at a time,
     # about 5 microseconds a row for each key, which is most of the cost of a million-row load.
-    series = models.ForeignKey(
+    series = _unchecked_reference(
         Series,
         on_delete=models.CASCADE,
         related_name="observations",
-        db_index=False,
-        db_constraint=False,
     )
-    period = models.ForeignKey(
+    period = _unchecked_reference(
         Period,
         on_delete=models.PROTECT,
         related_name="observations",
-        db_index=False,
-        db_constraint=False,
     )
     version = models.PositiveIntegerField(default=1)
     is_current = models.BooleanField(default=True)
@@ -304,13 +310,11 @@ class Observation(models.Model):
     denominator_source = models.CharField(max_length=200, blank=True)
     synthetic = models.BooleanField(default=False, help_text="Demo data, not real figures.")
     recorded_at = models.DateTimeField()
-    recorded_by = models.ForeignKey(
+    recorded_by = _unchecked_reference(
         User,
         null=True,
         blank=True,
         on_delete=models.PROTECT,
-        db_index=False,
-        db_constraint=False,
     )
     change_reason = models.TextField(blank=True)
     published_at = models.DateTimeField(
@@ -319,35 +323,29 @@ class Observation(models.Model):
     approved = models.BooleanField(
         default=False, help_text="Approved (four eyes) or published by its national source."
     )
-    release = models.ForeignKey(
+    release = _unchecked_reference(
         "Release",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="observations",
-        db_index=False,
-        db_constraint=False,
     )
     # Indexed by block range (BRIN, migration 0002): a load's rows lie together on disk, and a
     # B-tree per provenance column would cost every load far more than it saves any lookup.
-    source_upload = models.ForeignKey(
+    source_upload = _unchecked_reference(
         "ReturnUpload",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        db_index=False,
-        db_constraint=False,
     )
     source_row = models.PositiveIntegerField(null=True, blank=True)
-    source_publication = models.ForeignKey(
+    source_publication = _unchecked_reference(
         "NationalPublication",
         null=True,
         blank=True,
         on_delete=models.PROTECT,
         related_name="+",
-        db_index=False,
-        db_constraint=False,
     )
 
     class Meta:
@@ -534,23 +532,16 @@ class StagedDecimalField(models.DecimalField):
 class ReturnRow(models.Model):
     """A validated row of an upload, staged until the return is approved."""
 
-    # Staging is written once, by COPY, from ids the same transaction has just looked up or
-    # created, and read back by upload: the unique index serves every lookup, and per-row
-    # foreign-key triggers would cost more than the copy itself.
-    upload = models.ForeignKey(
+    # Staging is written once, by COPY, from ids its own load has just looked up or created;
+    # per-row foreign-key triggers would cost more than the copy itself.
+    upload = _unchecked_reference(
         ReturnUpload,
         on_delete=models.CASCADE,
         related_name="rows",
-        db_index=False,
-        db_constraint=False,
     )
     row = models.PositiveIntegerField()
-    series = models.ForeignKey(
-        Series, on_delete=models.CASCADE, db_index=False, db_constraint=False
-    )
-    period = models.ForeignKey(
-        Period, on_delete=models.PROTECT, db_index=False, db_constraint=False
-    )
+    series = _unchecked_reference(Series, on_delete=models.CASCADE)
+    period = _unchecked_reference(Period, on_delete=models.PROTECT)
     numerator = StagedDecimalField(max_digits=20, decimal_places=6, null=True)
     denominator = StagedDecimalField(max_digits=20, decimal_places=6, null=True)
     value = StagedDecimalField(max_digits=20, decimal_places=6, null=True)
@@ -559,7 +550,7 @@ class ReturnRow(models.Model):
     comment = models.TextField(blank=True)
 
     # Rows are read back by upload only. They are not unique: a large file is staged chunk by
-    # chunk and its duplicates are then found (and reported by row) in the database. An upload's
+    # chunk, and a value repeated across chunks is reported by row from here. An upload's
     # rows lie together on disk, so a block-range (BRIN) index on upload serves every read
     # (migration 0002), at a fraction of a B-tree's cost to each COPY.
 
