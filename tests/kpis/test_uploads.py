@@ -68,6 +68,26 @@ def test_a_good_return_is_validated_and_staged_but_not_yet_stored(lead):
     assert list(upload.places.values_list("code", flat=True)) == ["southend"]
 
 
+def test_staged_rows_take_ids_only_from_their_identity_so_ids_stay_unique(make_user, open_period):
+    from django.db import IntegrityError, ProgrammingError, transaction
+
+    lead = make_user("two-place-lead", Role.PLACE_LEAD, places=("southend", "thurrock"))
+    two_rows = csv(
+        "MHST-PUPIL-COVERAGE,southend,2024-25,,30,60,50,,",
+        "MHST-PUPIL-COVERAGE,thurrock,2024-25,,10,40,25,,",
+    )
+    upload = uploaded(lead, two_rows)
+    assert upload.state == "validated", upload.issues
+    ids = list(ReturnRow.objects.filter(upload=upload).order_by("row").values_list("id", flat=True))
+    assert len(set(ids)) == 2
+    assert ReturnRow.objects.get(pk=ids[1]).row == 4  # found by id, as the admin finds it
+    taken = ReturnRow.objects.get(pk=ids[0])
+    taken.pk = ids[1]  # an id already given to the other row
+    with pytest.raises((IntegrityError, ProgrammingError)), transaction.atomic():
+        taken.save(force_insert=True)
+    assert ReturnRow.objects.filter(pk=ids[1]).count() == 1
+
+
 def test_the_same_file_again_is_recognised_and_changes_nothing(lead):
     first = uploaded(lead, GOOD)
     again, created = upload_create(user=lead, filename="copy.csv", content=GOOD)
