@@ -23,6 +23,7 @@ from xml.etree import ElementTree
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from kpis.returns.spec import (
@@ -101,12 +102,12 @@ PERSON_LEVEL_HEADERS = frozenset(
 )
 _PERSON_LEVEL_FRAGMENTS = ("nhsnumber", "nhsno", "dateofbirth", "postcode", "patientname")
 
-_NHS_NUMBER = re.compile(r"^\d{3}[ -]?\d{3}[ -]?\d{4}$")
-# The UK postcode shapes (outward code, optional space, inward code), as in BS 7666.
-_POSTCODE = re.compile(
-    r"^(?:GIR ?0AA|[A-PR-UWYZ](?:\d{1,2}|[A-HK-Y]\d{1,2}|\d[A-HJKPSTUW]|[A-HK-Y]\d[ABEHMNPRV-Y])"
-    r" ?\d[ABD-HJLNP-UW-Z]{2})$",
-    re.I,
+_NHS_NUMBER = r"^[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}$"
+# The UK postcode shapes (outward code, optional space, inward code), as in BS 7666; matched
+# ignoring case.
+_POSTCODE = (
+    r"^(?:GIR ?0AA|[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]"
+    r"|[A-HK-Y][0-9][ABEHMNPRV-Y]) ?[0-9][ABD-HJLNP-UW-Z]{2})$"
 )
 
 
@@ -887,23 +888,27 @@ def _nhs_valid(digits: list[str]) -> np.ndarray:
 
 
 def _identifiers(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Masks over distinct values: valid NHS numbers, UK postcodes."""
-    values = pd.Series(uniques, dtype=object)
-    lengths = values.str.len().to_numpy()
-    nhs = np.zeros(len(values), dtype=bool)
-    candidates = values[(lengths >= 10) & (lengths <= 12)]
-    if len(candidates):
-        candidates = candidates[candidates.str.fullmatch(_NHS_NUMBER).to_numpy(dtype=bool)]
-    if len(candidates):
-        digits = candidates.str.replace(r"[ -]", "", regex=True).tolist()
-        nhs[candidates.index.to_numpy()] = _nhs_valid(digits)
-    postcode = np.zeros(len(values), dtype=bool)
-    candidates = values[(lengths >= 5) & (lengths <= 8)]
-    if len(candidates):
-        postcode[candidates.index.to_numpy()] = candidates.str.fullmatch(_POSTCODE).to_numpy(
-            dtype=bool
-        )
+    """Masks over distinct values: valid NHS numbers, UK postcodes. Arrow matches the shapes
+    over the whole array at once, and its digit class is ASCII only, as both are written."""
+    texts = pa.array(uniques, type=pa.string())
+    lengths = pc.utf8_length(texts).to_numpy(zero_copy_only=False)
+    nhs = np.zeros(len(texts), dtype=bool)
+    maybe = np.flatnonzero((lengths >= 10) & (lengths <= 12))
+    if len(maybe):
+        maybe = maybe[_matches(texts.take(maybe), _NHS_NUMBER)]
+    if len(maybe):
+        digits = pc.replace_substring_regex(texts.take(maybe), "[ -]", "").to_pylist()
+        nhs[maybe] = _nhs_valid(digits)
+    postcode = np.zeros(len(texts), dtype=bool)
+    maybe = np.flatnonzero((lengths >= 5) & (lengths <= 8))
+    if len(maybe):
+        postcode[maybe] = _matches(texts.take(maybe), _POSTCODE, ignore_case=True)
     return nhs, postcode
+
+
+def _matches(texts: pa.Array, pattern: str, *, ignore_case: bool = False) -> np.ndarray:
+    found = pc.match_substring_regex(texts, pattern, ignore_case=ignore_case)
+    return found.to_numpy(zero_copy_only=False).astype(bool)
 
 
 def _mask_identifier(text: str) -> str:

@@ -370,6 +370,13 @@ def test_ten_digits_failing_modulus_11_are_not_nhs_numbers():
     assert raw.frame.loc[0, "comment"] == "9434765910"
 
 
+def test_digits_of_other_scripts_are_read_as_text_not_taken_for_an_nhs_number():
+    # 9434765919 in Arabic-Indic digits: Unicode digits, but no NHS number is written so.
+    digits = "".join(chr(0x0660 + int(d)) for d in "9434765919")
+    raw = read(csv_bytes([data_row(comment=digits)]))
+    assert raw.frame.loc[0, "comment"] == digits
+
+
 def test_postcode_values_are_refused():
     issues = rejected(csv_bytes([data_row(comment="SS1 2AB"), data_row(breakdown="ss12ab")]))
     assert coded(issues, "person_level_value") == [(2, "comment"), (3, "breakdown")]
