@@ -818,8 +818,12 @@ def _shortened(texts: pd.Series, limit: int) -> np.ndarray:
     return pd.Series(shortened, texts.index, object, copy=False)  # no string inference
 
 
+# Rows per piece of a COPY: PostgreSQL reads one piece while Arrow writes the next.
+COPY_PIECE_ROWS = 25_000
+
+
 def _copy_into(table: str, frame: pd.DataFrame) -> None:
-    """Stream a frame into a table with COPY, in chunks so memory stays flat.
+    """Stream a frame into a table with COPY, in pieces so memory stays flat.
 
     Arrow writes the CSV (several times faster than pandas): a null is an unquoted empty
     field and an empty string is quoted, which is exactly how PostgreSQL's CSV COPY reads them.
@@ -828,12 +832,12 @@ def _copy_into(table: str, frame: pd.DataFrame) -> None:
     options = pa_csv.WriteOptions(include_header=False)
     with connection.cursor() as cursor:
         with cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-            for start in range(0, len(frame), 100_000):
-                chunk = pa.Table.from_pandas(
-                    frame.iloc[start : start + 100_000], preserve_index=False
+            for start in range(0, len(frame), COPY_PIECE_ROWS):
+                piece = pa.Table.from_pandas(
+                    frame.iloc[start : start + COPY_PIECE_ROWS], preserve_index=False
                 )
                 sink = pa.BufferOutputStream()
-                pa_csv.write_csv(chunk, sink, options)
+                pa_csv.write_csv(piece, sink, options)
                 copy.write(sink.getvalue())
 
 
