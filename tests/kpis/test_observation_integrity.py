@@ -188,3 +188,44 @@ def test_deleting_a_referenced_row_under_repeatable_read_is_refused(series, peri
             cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cursor.execute("DELETE FROM kpis_period WHERE id = %s", [spare.pk])
     assert Period.objects.filter(pk=spare.pk).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_update_check_is_planned_for_each_statement_not_kept_from_a_small_one(series, period):
+    """A connection's first update touching no rows must not leave the check a plan that
+    compares every row after a later, large update with every row before it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO kpis_observation (series_id, period_id, version, is_current, "
+            "suppressed, rounded, marker, note, ci_method, denominator_source, synthetic, "
+            "recorded_at, change_reason, approved) "
+            "SELECT %s, %s, v, v = 1, false, false, '', '', '', '', false, now(), '', false "
+            "FROM generate_series(1, 3000) v",
+            [series.pk, period.pk],
+        )
+    plans: list[str] = []
+
+    def keep(notice):
+        plans.append(notice.message_primary or "")
+
+    raw = connection.connection  # the psycopg connection: the plans arrive as notices
+    raw.add_notice_handler(keep)
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("UPDATE kpis_observation SET note = 'none' WHERE false")
+            cursor.execute("LOAD 'auto_explain'")
+            for setting, value in [
+                ("log_min_duration", "0"),
+                ("log_nested_statements", "on"),
+                ("log_level", "notice"),
+            ]:
+                cursor.execute(f"SET LOCAL auto_explain.{setting} = {value}")
+            cursor.execute("UPDATE kpis_observation SET note = 'checked'")
+    finally:
+        raw.remove_notice_handler(keep)
+    checks = [plan for plan in plans if "LEFT JOIN previous o" in plan]
+    assert len(checks) == 1
+    # Planned knowing the 3,000 rows on each side: a merge or hash join, not a nested loop.
+    assert "Named Tuplestore Scan  (cost=0.00..60.00 rows=3000 " in checks[0], checks[0]
+    assert "Nested Loop" not in checks[0], checks[0]
+    assert Observation.objects.filter(note="checked").count() == 3000
