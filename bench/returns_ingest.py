@@ -6,7 +6,9 @@ catalogue, writes an N-row long-form CSV of monthly and rolling KPIs for every p
 1. COPY: PostgreSQL copies the same rows into a scratch table (the ceiling), and, for scale,
    into an ordinary logged table (what durable storage costs at the least);
 2. the product's own path: store the upload, read and validate the whole file, stage it with
-   COPY, submit, approve, and ingest the values as observation versions.
+   COPY, submit, approve, and ingest the values as observation versions;
+3. a place lead's correction: the same rows again with one value in a hundred changed, through
+   the same path, which adds versions of the changed values only.
 
 Prints rows per second and their ratio to COPY's for the upload's background job (store,
 read, validate, stage: what the uploader waits for) and for the whole path with the four-eyes
@@ -43,7 +45,8 @@ def recreate_database() -> None:
         c.execute(f"CREATE DATABASE {DATABASE}")
 
 
-def build_csv(rows: int) -> bytes:
+def build_csv(rows: int) -> tuple[bytes, bytes]:
+    """The file, and a revision of it: the same rows with one value in a hundred changed."""
     import numpy as np
     import pandas as pd
 
@@ -80,11 +83,26 @@ def build_csv(rows: int) -> bytes:
             frame["numerator"], frame["denominator"] = numerator, denominator
             frame["value"] = (numerator / denominator * float(multiplier)).round(4)
         frame["marker"], frame["comment"] = "", ""
-        frames.append(frame)
-    data = pd.concat(frames, ignore_index=True).iloc[:rows]
+        revised = frame.copy()
+        changed = np.arange(n) % 100 == 0
+        bumped = numerator[changed] + 1  # still at most the smallest denominator, 20
+        revised.loc[changed, "numerator"] = bumped
+        if statistic == "count":
+            revised.loc[changed, "value"] = bumped
+        else:
+            revised.loc[changed, "value"] = (
+                bumped / denominator[changed] * float(multiplier)
+            ).round(4)
+        frames.append((frame, revised))
     columns = ["kpi_code", "place_code", "period", "breakdown", "numerator", "denominator"]
     columns += ["value", "marker", "comment"]
-    return data[columns].to_csv(index=False).encode()
+    return tuple(
+        pd.concat([pair[i] for pair in frames], ignore_index=True)
+        .iloc[:rows][columns]
+        .to_csv(index=False)
+        .encode()
+        for i in (0, 1)
+    )
 
 
 def copy_ceiling(content: bytes, *, logged: bool = False) -> float:
@@ -109,7 +127,7 @@ def copy_ceiling(content: bytes, *, logged: bool = False) -> float:
         return elapsed
 
 
-def product_path(content) -> dict[str, float]:
+def product_path(content, name: str = "history.csv") -> dict[str, float]:
     from kpis.models import Observation, ReturnUpload
     from kpis.uploads import upload_create, upload_decide, upload_submit, upload_validate
     from strategy.models import User
@@ -118,9 +136,7 @@ def product_path(content) -> dict[str, float]:
     reviewer = User.objects.get(username="bench-reviewer")
     times = {}
     started = time.perf_counter()
-    upload, _ = upload_create(
-        user=uploader, filename="history.csv", content=content, kind="history"
-    )
+    upload, _ = upload_create(user=uploader, filename=name, content=content, kind="history")
     times["store"] = time.perf_counter() - started
     mark = time.perf_counter()
     upload_validate(upload_id=upload.pk)
@@ -132,15 +148,18 @@ def product_path(content) -> dict[str, float]:
     upload = upload_decide(upload=upload, user=reviewer, approve=True)
     times["approve and ingest"] = time.perf_counter() - mark
     times["total"] = time.perf_counter() - started
-    assert Observation.objects.filter(source_upload=upload).count() == upload.row_count
+    assert Observation.objects.filter(source_upload=upload).count() == upload.values_changed
     return times
 
 
-def ingest_only(path: Path) -> None:
-    """The product's path alone, in a fresh process, so its peak memory is its own."""
+def ingest_only(path: Path, revised: Path) -> None:
+    """The product's path alone, in a fresh process, so its peak memory is its own; then the
+    revised file through the same path, as a place lead's corrected resubmission."""
     import django
 
     django.setup()
+    from kpis.models import ReturnUpload
+
     with path.open("rb") as handle:
         rows = sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) - 1
         handle.seek(0)
@@ -150,6 +169,12 @@ def ingest_only(path: Path) -> None:
     print(f"RATE {rows / times['total']:.1f}")
     print(f"JOB {rows / (times['store'] + times['read, validate and stage']):.1f}")
     print(f"peak memory of the ingesting process (RSS): {peak_rss_mib():,.0f} MiB")
+    with revised.open("rb") as handle:
+        times = product_path(handle, name="history-revised.csv")
+    changed = ReturnUpload.objects.latest("pk").values_changed
+    print(f"the same rows again with one value in a hundred changed ({changed:,} new versions):")
+    for stage, seconds in times.items():
+        print(f"  {stage}: {seconds:.2f} s")
 
 
 def peak_rss_mib() -> float:
@@ -189,7 +214,9 @@ def storage_floor() -> dict[str, float]:
             for statement in statements or []:
                 cursor.execute(statement.format(t="storage_floor"))
             started = time.perf_counter()
-            cursor.execute("INSERT INTO storage_floor SELECT * FROM kpis_observation")
+            cursor.execute(
+                "INSERT INTO storage_floor SELECT * FROM kpis_observation WHERE version = 1"
+            )
             times[label] = time.perf_counter() - started
             cursor.execute("DROP TABLE storage_floor")
     return times
@@ -201,10 +228,10 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--ingest", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--ingest", type=Path, nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ingest:
-        ingest_only(args.ingest)
+        ingest_only(*args.ingest)
         return
     recreate_database()
     import django
@@ -222,7 +249,7 @@ def main() -> None:
     catalogue_load(directory=settings.FIXTURES_DIR / "kpis")
     user_create(username="bench-admin", password="x" * 16, roles=[Role.ADMINISTRATOR])
     user_create(username="bench-reviewer", password="x" * 16, roles=[Role.SIG_MEMBER])
-    content = build_csv(args.rows)
+    content, revised = build_csv(args.rows)
     rows = content.count(b"\n") - 1
     print(f"rows: {rows:,} ({len(content) / 1e6:.1f} MB of CSV)")
     ceiling = copy_ceiling(content)
@@ -231,17 +258,24 @@ def main() -> None:
     print(
         f"  (into an ordinary, logged scratch table: {logged:.2f} s, {rows / logged:,.0f} rows/s)"
     )
-    with tempfile.NamedTemporaryFile(suffix=".csv") as handle:
+    with (
+        tempfile.NamedTemporaryFile(suffix=".csv") as handle,
+        tempfile.NamedTemporaryFile(suffix=".csv") as revision,
+    ):
         handle.write(content)
         handle.flush()
-        del content
+        revision.write(revised)
+        revision.flush()
+        del content, revised
         output = subprocess.run(
-            [sys.executable, __file__, "--ingest", handle.name],
+            [sys.executable, __file__, "--ingest", handle.name, revision.name],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
     lines = output.splitlines()
+    revision_at = next(i for i, line in enumerate(lines) if line.startswith("the same rows"))
+    lines, revision_lines = lines[:revision_at], lines[revision_at:]
     rate = float(next(line.split()[1] for line in lines if line.startswith("RATE")))
     job = float(next(line.split()[1] for line in lines if line.startswith("JOB")))
     print("the product's own path (store, read, validate, stage, approve, ingest):")
@@ -256,6 +290,7 @@ def main() -> None:
         f"{rate:,.0f} rows/s, {rate / (rows / ceiling):.2f} of COPY's rate "
         f"({rate / (rows / logged):.2f} of the logged COPY's)"
     )
+    print("\n".join(revision_lines))
     print("the database alone writing the same observation versions (INSERT ... SELECT):")
     for label, seconds in storage_floor().items():
         print(
