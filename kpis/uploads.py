@@ -996,40 +996,65 @@ def upload_ingest(*, upload: ReturnUpload, actor: User | None) -> int:
     return changed.changed
 
 
-# 1. Retire the current versions whose values the return changes.
-RETIRE_SQL = """
-UPDATE kpis_observation o SET is_current = false
+# Set-based ingest, in three steps inside the approval's transaction, with every series of the
+# return locked first. One comparison with the current versions finds what changed; retiring
+# and inserting then touch only the changed values, so a corrected resubmission of a large
+# file costs the comparison and its changes, not the file twice over.
+
+# 1. The staged values that differ from their current versions, or have none, with the
+#    current version each replaces.
+CHANGES_SQL = """
+CREATE TEMP TABLE ingest_changes ON COMMIT DROP AS
+SELECT r.row, r.series_id, r.period_id, r.numerator, r.denominator, r.value, r.suppressed,
+  r.marker, r.comment, o.id AS current_id, o.version AS current_version
 FROM kpis_returnrow r
-WHERE r.upload_id = %(upload)s AND o.series_id = r.series_id AND o.period_id = r.period_id
-  AND o.is_current AND (
-    o.numerator IS DISTINCT FROM r.numerator OR o.denominator IS DISTINCT FROM r.denominator
-    OR o.value IS DISTINCT FROM r.value OR o.suppressed <> r.suppressed OR o.marker <> r.marker)
+LEFT JOIN kpis_observation o
+  ON o.series_id = r.series_id AND o.period_id = r.period_id AND o.is_current
+WHERE r.upload_id = %(upload)s AND (o.id IS NULL
+  OR o.numerator IS DISTINCT FROM r.numerator OR o.denominator IS DISTINCT FROM r.denominator
+  OR o.value IS DISTINCT FROM r.value OR o.suppressed <> r.suppressed OR o.marker <> r.marker)
 """
 
-# 2. Every staged value left without a current version (new, or just retired) becomes the
-#    next version; an unchanged value still has its current version and is skipped.
+# 2. Retire the current versions the return changes.
+RETIRE_SQL = """
+UPDATE kpis_observation o SET is_current = false
+FROM ingest_changes c WHERE o.id = c.current_id
+"""
+
+# 3. Each changed value becomes the next version: after its current version (always the
+#    latest), or, with none current, after the latest in its history, if any.
 INSERT_SQL = """
 INSERT INTO kpis_observation (
   series_id, period_id, version, is_current, numerator, denominator, value, suppressed, rounded,
   marker, note, ci_method, denominator_source, synthetic, recorded_at, recorded_by_id,
   change_reason, approved, source_upload_id, source_row)
-SELECT r.series_id, r.period_id, COALESCE(h.last_version, 0) + 1, true, r.numerator,
-  r.denominator, r.value, r.suppressed, false, r.marker, r.comment, '', '', false, %(now)s,
-  %(user)s, %(reason)s, true, %(upload)s, r.row
-FROM kpis_returnrow r
+SELECT c.series_id, c.period_id, COALESCE(c.current_version, h.last_version, 0) + 1, true,
+  c.numerator, c.denominator, c.value, c.suppressed, false, c.marker, c.comment, '', '', false,
+  %(now)s, %(user)s, %(reason)s, true, %(upload)s, c.row
+FROM ingest_changes c
 LEFT JOIN (
   SELECT series_id, period_id, max(version) AS last_version FROM kpis_observation
-  WHERE series_id IN (SELECT series_id FROM kpis_returnrow WHERE upload_id = %(upload)s)
+  WHERE series_id IN (SELECT series_id FROM ingest_changes WHERE current_id IS NULL)
   GROUP BY series_id, period_id
-) h ON h.series_id = r.series_id AND h.period_id = r.period_id
-WHERE r.upload_id = %(upload)s AND NOT EXISTS (
-  SELECT 1 FROM kpis_observation o
-  WHERE o.series_id = r.series_id AND o.period_id = r.period_id AND o.is_current)
+) h ON c.current_id IS NULL AND h.series_id = c.series_id AND h.period_id = c.period_id
 """
 
 MARK_SQL = """
 UPDATE kpis_series SET needs_recompute = true
-WHERE id IN (SELECT DISTINCT series_id FROM kpis_returnrow WHERE upload_id = %(upload)s)
+WHERE id IN (SELECT DISTINCT series_id FROM ingest_changes)
+"""
+
+# A return whose series have no observations at all (a first load of history) changes every
+# value it holds: each becomes version 1, with nothing to compare or retire.
+FIRST_LOAD_SQL = """
+INSERT INTO kpis_observation (
+  series_id, period_id, version, is_current, numerator, denominator, value, suppressed, rounded,
+  marker, note, ci_method, denominator_source, synthetic, recorded_at, recorded_by_id,
+  change_reason, approved, source_upload_id, source_row)
+SELECT r.series_id, r.period_id, 1, true, r.numerator, r.denominator, r.value, r.suppressed,
+  false, r.marker, r.comment, '', '', false, %(now)s, %(user)s, %(reason)s, true, %(upload)s,
+  r.row
+FROM kpis_returnrow r WHERE r.upload_id = %(upload)s
 """
 
 
@@ -1046,11 +1071,21 @@ def _ingest_staged_sql(upload: ReturnUpload, *, change_reason: str) -> IngestRes
         "reason": change_reason,
     }
     with connection.cursor() as cursor:
-        cursor.execute(RETIRE_SQL, parameters)
-        revised = cursor.rowcount
-        cursor.execute(INSERT_SQL, parameters)
-        changed = cursor.rowcount
-        cursor.execute(MARK_SQL, parameters)
+        if not Observation.objects.filter(series_id__in=series_ids).exists():
+            cursor.execute(FIRST_LOAD_SQL, parameters)
+            changed, revised = cursor.rowcount, 0
+            Series.objects.filter(id__in=series_ids).update(needs_recompute=True)
+        else:
+            cursor.execute(CHANGES_SQL, parameters)
+            # Planned from the real number of changes: a few are retired by their ids.
+            cursor.execute("ANALYZE ingest_changes")
+            cursor.execute(RETIRE_SQL, parameters)
+            revised = cursor.rowcount
+            cursor.execute(INSERT_SQL, parameters)
+            changed = cursor.rowcount
+            cursor.execute(MARK_SQL, parameters)
+            # Dropped now, not at commit: one transaction may approve several returns.
+            cursor.execute("DROP TABLE ingest_changes")
     progress_recompute_enqueue()
     return IngestResult(changed, revised)
 

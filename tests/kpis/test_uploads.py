@@ -183,6 +183,62 @@ def test_a_resubmission_adds_versions_of_changed_values_only(lead, sig, settings
     assert history[1].note == "corrected count"
 
 
+@pytest.mark.parametrize("fast_path", [True, False], ids=["copy-and-sql", "portable"])
+def test_a_history_load_and_its_correction_version_each_value_by_its_own_history(
+    catalogue_data, make_user, sig, settings, fast_path
+):
+    settings.RETURN_SQL_FAST_PATH = fast_path
+    admin = make_user("history-admin", Role.ADMINISTRATOR)
+    row = "MHST-PUPIL-COVERAGE,{place},{year},,{n},60,{value},,"
+    first = _history(
+        admin,
+        HISTORY_HEADER
+        + "".join(
+            row.format(place=place, year=year, n=30, value=50) + "\n"
+            for place in ("southend", "thurrock")
+            for year in ("2019-20", "2020-21")
+        ),
+        "first.csv",
+    )
+    assert approve(first, admin, sig).values_changed == 4  # a first load: every value
+    # Thurrock 2020-21 left with its history but no current version (as after a retirement
+    # whose replacement was never written): its next version still follows its history.
+    Observation.objects.filter(series__place__code="thurrock", period__label="2020-21").update(
+        is_current=False
+    )
+    correction = _history(
+        admin,
+        HISTORY_HEADER
+        + row.format(place="southend", year="2019-20", n=30, value=50)  # unchanged
+        + "\n"
+        + row.format(place="southend", year="2020-21", n=36, value=60)  # changed
+        + "\n"
+        + row.format(place="thurrock", year="2020-21", n=30, value=50)  # none current
+        + "\n"
+        + row.format(place="thurrock", year="2021-22", n=12, value=20)  # new
+        + "\n",
+        "correction.csv",
+    )
+    correction = approve(correction, admin, sig)
+    assert correction.values_changed == 3
+    versions = {
+        (o.series.place.code, o.period.label, o.version): (o.is_current, float(o.value))
+        for o in Observation.objects.select_related("series__place", "period")
+    }
+    assert versions == {
+        ("southend", "2019-20", 1): (True, 50.0),
+        ("southend", "2020-21", 1): (False, 50.0),
+        ("southend", "2020-21", 2): (True, 60.0),
+        ("thurrock", "2019-20", 1): (True, 50.0),
+        ("thurrock", "2020-21", 1): (False, 50.0),
+        ("thurrock", "2020-21", 2): (True, 50.0),
+        ("thurrock", "2021-22", 1): (True, 20.0),
+    }
+    assert set(
+        Observation.objects.filter(source_upload=correction).values_list("source_row", flat=True)
+    ) == {3, 4, 5}
+
+
 def test_withdrawal_is_recorded_never_deleted_and_not_after_approval(lead, sig):
     upload = uploaded(lead, GOOD)
     upload = upload_withdraw(upload=upload, user=lead, reason="wrong file")
