@@ -21,7 +21,7 @@ import pyarrow.csv as pa_csv
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from strategy.access import Role, user_has_role, user_roles
@@ -707,6 +707,7 @@ class _StagingIds:
                 for (k, p, b), key in by_ids.items()
                 if key not in found
             ],
+            key_of=lambda series: by_ids[(series.kpi_id, series.place_id, series.breakdown_id)],
         )
 
 
@@ -722,16 +723,24 @@ def _periods_of(firsts: pd.DataFrame) -> dict[str, int]:
             for r in firsts.itertuples(index=False)
             if r.period_label not in found
         ],
+        key_of=lambda period: period.label,
     )
 
 
-def _found_or_created(model, existing, wanted: int, missing) -> dict:
+def _found_or_created(model, existing, wanted: int, missing, *, key_of) -> dict:
     """``existing()`` ids by key; when fewer than ``wanted``, the ``missing(found)`` objects
-    are created (skipping any that another upload created meanwhile) and the ids read again."""
+    are created and their ids added, by ``key_of`` each. Should another upload have created
+    one meanwhile, they are created again skipping those, and the ids read again."""
     found = existing()
     if len(found) < wanted:
-        model.objects.bulk_create(missing(found), ignore_conflicts=True)
-        found = existing()
+        objects = missing(found)
+        try:
+            with transaction.atomic():
+                model.objects.bulk_create(objects)
+        except IntegrityError:
+            model.objects.bulk_create(missing(found), ignore_conflicts=True)
+            return existing()
+        found.update((key_of(obj), obj.pk) for obj in objects)
     return found
 
 

@@ -545,6 +545,36 @@ def test_staging_asks_the_database_about_each_series_and_period_once(catalogue_d
     assert made.tolist() == [Period.objects.get(label="2021-22").pk] * 2
 
 
+def test_a_period_another_upload_created_meanwhile_is_used_not_duplicated(catalogue_data):
+    from datetime import date
+
+    from kpis.models import Period
+    from kpis.uploads import _found_or_created
+
+    # Another upload creates 2031-32 after this one looked and found no such period.
+    theirs = Period.objects.create(
+        label="2031-32", type="financial_year", start=date(2031, 4, 1), end=date(2032, 3, 31)
+    )
+    looks = []
+
+    def existing():
+        looks.append(len(looks))
+        found = Period.objects.filter(label="2031-32").values_list("label", "id")
+        return {} if len(looks) == 1 else dict(found)
+
+    ours = Period(label="2031-32", type="financial_year", start=theirs.start, end=theirs.end)
+    found = _found_or_created(Period, existing, 1, lambda found: [ours], key_of=lambda p: p.label)
+    assert found == {"2031-32": theirs.pk}
+    assert Period.objects.filter(label="2031-32").count() == 1
+    # Without a clash the ids come back from the insert itself, with no second look.
+    looks.clear()
+    new = Period(
+        label="2032-33", type="financial_year", start=date(2032, 4, 1), end=date(2033, 3, 31)
+    )
+    found = _found_or_created(Period, lambda: {}, 1, lambda found: [new], key_of=lambda p: p.label)
+    assert found == {"2032-33": Period.objects.get(label="2032-33").pk}
+
+
 def test_values_staged_in_earlier_chunks_are_told_apart_exactly_in_flat_memory():
     import numpy as np
 
