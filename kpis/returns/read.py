@@ -13,6 +13,7 @@ import codecs
 import csv
 import io
 import re
+import unicodedata
 import warnings
 import zipfile
 import zlib
@@ -889,8 +890,8 @@ def _nhs_valid(digits: list[str]) -> np.ndarray:
 
 def _identifiers(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Masks over distinct values: valid NHS numbers, UK postcodes. Arrow matches the shapes
-    over the whole array at once, and its digit class is ASCII only, as both are written."""
-    texts = pa.array(uniques, type=pa.string())
+    over the whole array at once, on each value's ASCII form."""
+    texts = _ascii_forms(uniques)
     lengths = pc.utf8_length(texts).to_numpy(zero_copy_only=False)
     nhs = np.zeros(len(texts), dtype=bool)
     maybe = np.flatnonzero((lengths >= 10) & (lengths <= 12))
@@ -904,6 +905,28 @@ def _identifiers(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     if len(maybe):
         postcode[maybe] = _matches(texts.take(maybe), _POSTCODE, ignore_case=True)
     return nhs, postcode
+
+
+def _ascii_forms(uniques: np.ndarray) -> pa.Array:
+    """The values as identifiers are matched: one with characters beyond ASCII is taken in its
+    compatibility form (NFKC), with the digits of any script as 0-9 and letters upper-cased,
+    so an NHS number or postcode typed in full-width or Arabic-Indic digits is still found."""
+    texts = pa.array(uniques, type=pa.string())
+    beyond = np.flatnonzero(~pc.string_is_ascii(texts).to_numpy(zero_copy_only=False))
+    if not len(beyond):
+        return texts
+    values = np.asarray(uniques, dtype=object).copy()
+    values[beyond] = [_ascii_form(str(value)) for value in values[beyond]]
+    return pa.array(values, type=pa.string())
+
+
+def _ascii_form(text: str) -> str:
+    normal = unicodedata.normalize("NFKC", text)
+    digits = (
+        str(digit) if (digit := unicodedata.decimal(char, None)) is not None else char
+        for char in normal
+    )
+    return "".join(digits).upper()
 
 
 def _matches(texts: pa.Array, pattern: str, *, ignore_case: bool = False) -> np.ndarray:

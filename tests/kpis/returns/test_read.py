@@ -370,11 +370,14 @@ def test_ten_digits_failing_modulus_11_are_not_nhs_numbers():
     assert raw.frame.loc[0, "comment"] == "9434765910"
 
 
-def test_digits_of_other_scripts_are_read_as_text_not_taken_for_an_nhs_number():
-    # 9434765919 in Arabic-Indic digits: Unicode digits, but no NHS number is written so.
-    digits = "".join(chr(0x0660 + int(d)) for d in "9434765919")
-    raw = read(csv_bytes([data_row(comment=digits)]))
-    assert raw.frame.loc[0, "comment"] == digits
+def test_identifiers_in_other_scripts_digits_or_full_width_are_refused_too():
+    # 9434765919 (a valid NHS number, above) in Arabic-Indic digits; SS1 2AB in full width.
+    arabic_indic = "".join(chr(0x0660 + int(d)) for d in "9434765919")
+    full_width = "\uff33\uff33\uff11 \uff12\uff21\uff22"
+    issues = rejected(csv_bytes([data_row(comment=arabic_indic), data_row(marker=full_width)]))
+    assert coded(issues, "person_level_value") == [(2, "comment"), (3, "marker")]
+    assert "NHS number" in issues[0].message and "UK postcode" in issues[1].message
+    assert issues[0].value == arabic_indic[:3] + "\u2026"  # shown as written, not in full
 
 
 def test_postcode_values_are_refused():
