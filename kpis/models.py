@@ -552,9 +552,9 @@ class ReturnRow(models.Model):
     # Rows are read back by upload only. They are not unique: a large file is staged chunk by
     # chunk, and a value repeated across chunks is reported by row from here. An upload's
     # rows lie together on disk, so on PostgreSQL one block-range (BRIN) index on upload and
-    # id serves every read, at a fraction of a B-tree's cost to each COPY; the id's identity
+    # id serves every read, at a fraction of a B-tree's cost to each COPY. The id's identity
     # accepts no id but its own, so ids are unique with no B-tree behind the primary key
-    # (migration 0004).
+    # (migration 0004, which any change to this id must respect).
 
     def __str__(self):
         return f"{self.upload_id} row {self.row}"
