@@ -194,7 +194,12 @@ def test_deleting_a_referenced_row_under_repeatable_read_is_refused(series, peri
 def test_the_update_check_is_planned_for_each_statement_not_kept_from_a_small_one(series, period):
     """A connection's first update touching no rows must not leave the check a plan that
     compares every row after a later, large update with every row before it."""
+    import json
+
     with connection.cursor() as cursor:
+        cursor.execute("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
+        if not cursor.fetchone()[0]:
+            pytest.skip("auto_explain, which shows the trigger's plan, is loaded by a superuser")
         cursor.execute(
             "INSERT INTO kpis_observation (series_id, period_id, version, is_current, "
             "suppressed, rounded, marker, note, ci_method, denominator_source, synthetic, "
@@ -218,14 +223,26 @@ def test_the_update_check_is_planned_for_each_statement_not_kept_from_a_small_on
                 ("log_min_duration", "0"),
                 ("log_nested_statements", "on"),
                 ("log_level", "notice"),
+                ("log_format", "json"),
             ]:
                 cursor.execute(f"SET LOCAL auto_explain.{setting} = {value}")
             cursor.execute("UPDATE kpis_observation SET note = 'checked'")
     finally:
         raw.remove_notice_handler(keep)
-    checks = [plan for plan in plans if "LEFT JOIN previous o" in plan]
+    checks = [
+        json.loads(plan[plan.index("{") :])
+        for plan in plans
+        if "LEFT JOIN previous o" in plan and "{" in plan
+    ]
     assert len(checks) == 1
     # Planned knowing the 3,000 rows on each side: a merge or hash join, not a nested loop.
-    assert "Named Tuplestore Scan  (cost=0.00..60.00 rows=3000 " in checks[0], checks[0]
-    assert "Nested Loop" not in checks[0], checks[0]
+    nodes, joins = [checks[0]["Plan"]], []
+    while nodes:
+        node = nodes.pop()
+        nodes += node.get("Plans", [])
+        if node["Node Type"] == "Named Tuplestore Scan":
+            assert node["Plan Rows"] == 3000
+        if node["Node Type"] in ("Nested Loop", "Merge Join", "Hash Join"):
+            joins.append(node["Node Type"])
+    assert joins and "Nested Loop" not in joins, joins
     assert Observation.objects.filter(note="checked").count() == 3000
