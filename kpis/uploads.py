@@ -1031,20 +1031,29 @@ UPDATE kpis_observation o SET is_current = false
 FROM ingest_changes c WHERE o.id = c.current_id
 """
 
-# 3. Each changed value becomes the next version after the latest in its history, looked up
-#    for the changed values only (the unique index on series, period and version holds it).
-INSERT_SQL = """
+
+def _versions_insert(source: str, version: str) -> str:
+    """INSERT of staged values as current, approved observation versions: one per row of
+    ``source`` (aliased ``c``), numbered by the expression ``version``."""
+    return f"""
 INSERT INTO kpis_observation (
   series_id, period_id, version, is_current, numerator, denominator, value, suppressed, rounded,
   marker, note, ci_method, denominator_source, synthetic, recorded_at, recorded_by_id,
   change_reason, approved, source_upload_id, source_row)
-SELECT c.series_id, c.period_id, COALESCE((
-    SELECT max(h.version) FROM kpis_observation h
-    WHERE h.series_id = c.series_id AND h.period_id = c.period_id), 0) + 1, true,
-  c.numerator, c.denominator, c.value, c.suppressed, false, c.marker, c.comment, '', '', false,
-  %(now)s, %(user)s, %(reason)s, true, %(upload)s, c.row
-FROM ingest_changes c
+SELECT c.series_id, c.period_id, {version}, true, c.numerator, c.denominator, c.value,
+  c.suppressed, false, c.marker, c.comment, '', '', false, %(now)s, %(user)s, %(reason)s, true,
+  %(upload)s, c.row
+FROM {source}
 """
+
+
+# 3. Each changed value becomes the next version after the latest in its history, looked up
+#    for the changed values only (the unique index on series, period and version holds it).
+INSERT_SQL = _versions_insert(
+    "ingest_changes c",
+    "COALESCE((SELECT max(h.version) FROM kpis_observation h "
+    "WHERE h.series_id = c.series_id AND h.period_id = c.period_id), 0) + 1",
+)
 
 MARK_SQL = """
 UPDATE kpis_series SET needs_recompute = true
@@ -1053,16 +1062,7 @@ WHERE id IN (SELECT DISTINCT series_id FROM ingest_changes)
 
 # A return whose series have no observations at all (a first load of history) changes every
 # value it holds: each becomes version 1, with nothing to compare or retire.
-FIRST_LOAD_SQL = """
-INSERT INTO kpis_observation (
-  series_id, period_id, version, is_current, numerator, denominator, value, suppressed, rounded,
-  marker, note, ci_method, denominator_source, synthetic, recorded_at, recorded_by_id,
-  change_reason, approved, source_upload_id, source_row)
-SELECT r.series_id, r.period_id, 1, true, r.numerator, r.denominator, r.value, r.suppressed,
-  false, r.marker, r.comment, '', '', false, %(now)s, %(user)s, %(reason)s, true, %(upload)s,
-  r.row
-FROM kpis_returnrow r WHERE r.upload_id = %(upload)s
-"""
+FIRST_LOAD_SQL = _versions_insert("kpis_returnrow c WHERE c.upload_id = %(upload)s", "1")
 
 
 def _ingest_staged_sql(upload: ReturnUpload, *, change_reason: str) -> IngestResult:
