@@ -43,6 +43,7 @@ worker: install
 test: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(TEST_ENV) $(MANAGE) check
 	@mkdir -p var
 	$(MANAGE) makemigrations --check --dry-run

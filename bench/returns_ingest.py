@@ -130,7 +130,8 @@ def copy_ceiling(content: bytes, *, logged: bool = False) -> float:
 def product_path(content, *, expected: int, name: str = "history.csv") -> dict[str, float]:
     """Times of each step; checks that exactly ``expected`` values were stored as versions."""
     from kpis.models import Observation, ReturnUpload
-    from kpis.uploads import upload_create, upload_decide, upload_submit, upload_validate
+    from kpis.services.returns import upload_create, upload_decide, upload_submit
+    from kpis.services.validation import upload_validate
     from strategy.models import User
 
     uploader = User.objects.get(username="bench-admin")
@@ -241,7 +242,7 @@ def main() -> None:
     from django.conf import settings
     from django.core.management import call_command
 
-    from kpis.services import catalogue_load
+    from kpis.services.catalogue import catalogue_load
     from strategy.access import Role
     from strategy.services import strategy_fixtures_load, user_create
 

@@ -1,9 +1,12 @@
+"""The admin for the KPI framework: definitions editable; versions, returns and the audit log
+read-only (they are history)."""
+
 from django.contrib import admin
 
 from setset.admin import ReadOnlyAdmin
 
 from . import models
-from .recompute import progress_recompute_enqueue, series_mark_dirty
+from .services.progress import series_recompute_request
 
 
 class DefinitionVersionInline(admin.TabularInline):
@@ -29,8 +32,7 @@ class KpiAdmin(admin.ModelAdmin):
     def save_related(self, request, form, formsets, change):
         # A changed definition, break or target changes every stored assessment of the KPI.
         super().save_related(request, form, formsets, change)
-        series_mark_dirty(kpi_ids=[form.instance.pk])
-        progress_recompute_enqueue()
+        series_recompute_request(kpi_ids=[form.instance.pk])
 
 
 @admin.register(models.DisclosureRule)
@@ -112,9 +114,25 @@ class AuditEventAdmin(ReadOnlyAdmin):
 
 @admin.register(models.Assessment)
 class AssessmentAdmin(ReadOnlyAdmin):
-    list_display = ("series", "period", "value", "verdict", "is_latest", "computed_at")
-    list_filter = ("verdict", "is_latest")
-    list_select_related = ("series__kpi", "series__place", "series__breakdown", "period")
+    list_display = (
+        "series",
+        "period",
+        "scope",
+        "release",
+        "value",
+        "value_status",
+        "verdict",
+        "is_latest",
+        "computed_at",
+    )
+    list_filter = ("scope", "value_status", "verdict", "is_latest")
+    list_select_related = (
+        "series__kpi",
+        "series__place",
+        "series__breakdown",
+        "period",
+        "release",
+    )
 
 
 @admin.register(models.VerdictRuleTable)

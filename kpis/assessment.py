@@ -2,7 +2,7 @@
 progress to target, and a verdict from the Strategy Implementation Group's rule table.
 
 Pure module: pandas frames in and out, vectorised over every series at once. The progress
-engine (kpis.progress) loads the frames from the database and stores the result.
+engine (kpis.services.progress) loads the frames through kpis.selectors and stores the result.
 
 Input frames
 ------------

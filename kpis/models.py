@@ -253,6 +253,10 @@ class Series(models.Model):
     # SPC limits: by default from every point of a segment (series breaks rebase); an analyst
     # may fix them after the first N points (at least 12) without touching the baseline.
     spc_fix_after_n_points = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The release whose published assessments of this series the public reads now.
+    published_release = models.ForeignKey(
+        "Release", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         verbose_name_plural = "series"
@@ -349,7 +353,8 @@ class Observation(models.Model):
     )
 
     class Meta:
-        ordering = ["series", "period", "version"]
+        # No default ordering: an unordered read would join periods and sort for nothing
+        # (the recompute frame reads every current value); reads that need order say so.
         constraints = [
             models.UniqueConstraint(
                 fields=["series", "period", "version"], name="observation_version_unique"
@@ -392,11 +397,49 @@ class VerdictRuleTable(models.Model):
         return f"Verdict rules v{self.version}"
 
 
+class PublishedAssessmentManager(models.Manager):
+    """Only assessments of figures a release published: the public side reads through this."""
+
+    def get_queryset(self):
+        return (
+            super()
+            .get_queryset()
+            .filter(scope=Assessment.Scope.PUBLISHED, release__published_at__isnull=False)
+        )
+
+
 class Assessment(models.Model):
-    """Precomputed statistics and verdict for one series and period; pages only read these."""
+    """Precomputed statistics and verdict for one series and period; pages only read these.
+
+    Two scopes: ``internal`` (one row per series and period, from every current value, each
+    marked published, approved awaiting release, or unapproved) and ``published`` (from the
+    values as a release published them; one row per series, period and release that
+    recomputed the series, so every release stays answerable).
+    """
+
+    class Scope(models.TextChoices):
+        INTERNAL = "internal", "Internal: every current value"
+        PUBLISHED = "published", "Published in a release"
+
+    class ValueStatus(models.TextChoices):
+        PUBLISHED = "published", "Published"
+        APPROVED = "approved", "Approved, awaiting release"
+        UNAPPROVED = "unapproved", "Not approved"
 
     series = models.ForeignKey(Series, on_delete=models.CASCADE, related_name="assessments")
     period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="assessments")
+    scope = models.CharField(max_length=10, choices=Scope.choices, default=Scope.INTERNAL)
+    release = models.ForeignKey(
+        "Release",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assessments",
+        help_text="For published assessments: the release whose figures these are.",
+    )
+    value_status = models.CharField(
+        max_length=10, choices=ValueStatus.choices, default=ValueStatus.UNAPPROVED
+    )
     is_latest = models.BooleanField(default=False)
     value = models.FloatField(null=True)
     numerator = models.FloatField(null=True)
@@ -442,11 +485,33 @@ class Assessment(models.Model):
     rule_table = models.ForeignKey(VerdictRuleTable, on_delete=models.PROTECT)
     computed_at = models.DateTimeField()
 
+    objects = models.Manager()
+    published = PublishedAssessmentManager()
+
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["series", "period"], name="assessment_unique"),
+            models.UniqueConstraint(
+                fields=["series", "period"],
+                condition=models.Q(scope="internal"),
+                name="assessment_internal_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["series", "period", "release"],
+                condition=models.Q(scope="published"),
+                name="assessment_published_unique",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(scope="internal", release__isnull=True)
+                    | models.Q(scope="published", release__isnull=False)
+                ),
+                name="assessment_scope_release",
+            ),
         ]
-        indexes = [models.Index(fields=["is_latest", "series"], name="assessment_latest_idx")]
+        indexes = [
+            models.Index(fields=["is_latest", "series"], name="assessment_latest_idx"),
+            models.Index(fields=["release", "series"], name="assessment_release_idx"),
+        ]
 
     def __str__(self):
         return f"{self.series_id} {self.period_id}: {self.verdict}"

@@ -1,8 +1,13 @@
+"""Celery tasks: each takes ids, calls one service, and holds only retries, limits and logging."""
+
 import logging
 
 from celery import shared_task
 
-from .recompute import progress_recompute_dirty, series_mark_dirty
+from .services.calendar import expectations_generate_recent, reminders_send
+from .services.progress import progress_recompute_dirty, series_mark_dirty
+from .services.releases import releases_publish_due
+from .services.validation import upload_validate
 
 logger = logging.getLogger(__name__)
 
@@ -28,8 +33,6 @@ def progress_recompute_all_task() -> int:
 @shared_task(acks_late=True)
 def upload_validate_task(upload_id: int) -> str:
     """Validate and stage an uploaded return (a repeat run finds it already claimed)."""
-    from .uploads import upload_validate
-
     upload = upload_validate(upload_id=upload_id)
     return upload.state if upload else "already claimed"
 
@@ -37,22 +40,16 @@ def upload_validate_task(upload_id: int) -> str:
 @shared_task
 def releases_publish_due_task() -> int:
     """Publish releases at their announced time."""
-    from .releases import releases_publish_due
-
     return releases_publish_due()
 
 
 @shared_task
 def reminders_send_task() -> int:
     """E-mail place leads and organisation contacts about outstanding returns."""
-    from .reporting_calendar import reminders_send
-
     return reminders_send()
 
 
 @shared_task
 def expectations_generate_task() -> int:
     """Add the reporting calendar's expectations for periods that have just ended."""
-    from .reporting_calendar import expectations_generate_recent
-
     return expectations_generate_recent()

@@ -8,14 +8,10 @@ class SetOutcomesAdminSite(admin.AdminSite):
     site_title = "SET Outcomes admin"
 
     def has_permission(self, request):
-        from strategy.access import Role, user_has_role
+        from strategy.access import Action, user_can
 
         user = request.user
-        return bool(
-            user.is_active
-            and user.is_staff
-            and (user.is_superuser or user_has_role(user, Role.ADMINISTRATOR))
-        )
+        return bool(user.is_active and user.is_staff and user_can(user, Action.USE_ADMIN))
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

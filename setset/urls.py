@@ -1,3 +1,5 @@
+"""The project's URLs: the admin, log-in, health check and the reporting pages."""
+
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path

@@ -1,3 +1,5 @@
+"""Project-level views: the health check."""
+
 from django.db import connection
 from django.http import HttpResponse
 

@@ -1,3 +1,5 @@
+"""The admin for the strategy, places, organisations and users (administrators only)."""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 

@@ -9,14 +9,13 @@ import yaml
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.utils import timezone
 
-from .access import Role
+from .access import Action as AccessAction
+from .access import Role, roles_can
 from .models import (
     Action,
     Area,
     Deliverable,
-    DeliverableUpdate,
     FocusArea,
     NarrativePopulation,
     Need,
@@ -294,7 +293,7 @@ def user_create(
     user = User(username=username, email=email, organisation=organisation)
     # Administrators run the admin site; nobody else is staff. History stays read-only there
     # whatever the user's flags (ReadOnlyAdmin).
-    user.is_staff = user.is_superuser = Role.ADMINISTRATOR in roles
+    user.is_staff = user.is_superuser = roles_can([r.value for r in roles], AccessAction.USE_ADMIN)
     user.set_password(password)
     user.full_clean()
     user.save()
@@ -303,27 +302,6 @@ def user_create(
     for place in places or []:
         PlaceGrant.objects.create(user=user, place=place)
     return user
-
-
-@transaction.atomic
-def deliverable_update(
-    *, deliverable: Deliverable, status: str, note: str, author: User | None
-) -> DeliverableUpdate:
-    """Record a progress update and move the deliverable to its new status."""
-    if deliverable.status == Deliverable.Status.EXPIRED:
-        raise ValidationError("An expired deliverable of an earlier strategy takes no updates.")
-    update = DeliverableUpdate(
-        deliverable=deliverable,
-        recorded_at=timezone.now(),
-        status=status,
-        note=note,
-        author=author,
-    )
-    update.full_clean()
-    update.save()
-    deliverable.status = status
-    deliverable.save(update_fields=["status"])
-    return update
 
 
 DEMO_ACCOUNTS = (

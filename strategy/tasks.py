@@ -1,3 +1,5 @@
+"""Celery tasks of the strategy app."""
+
 import logging
 
 from celery import shared_task

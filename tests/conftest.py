@@ -1,28 +1,34 @@
-"""Shared fixtures: the transcribed strategy, users per role, a real Celery worker on Redis."""
+"""Shared fixtures: the transcribed strategy, users per role, open returns, a real Celery
+worker on Redis."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from strategy.access import Role
 from strategy.models import Place
 from strategy.services import strategy_fixtures_load, user_create
 
-# The strategy's source documents, beside the checkout (CI has them there).
-SEEDS_DIR = Path(
-    os.environ.get("SETSET_SEEDS_DIR", Path(settings.BASE_DIR).parent / "shared" / "seeds")
-)
-
 
 def _load_fixtures() -> dict:
-    from kpis.services import catalogue_load
+    from kpis.services.catalogue import catalogue_load
 
     return {
         "strategy": strategy_fixtures_load(directory=settings.FIXTURES_DIR / "strategy"),
         "catalogue": catalogue_load(directory=settings.FIXTURES_DIR / "kpis"),
     }
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    """The strategy's source documents, beside the checkout (CI has them there)."""
+    return Path(
+        os.environ.get("SETSET_SEEDS_DIR", Path(settings.BASE_DIR).parent / "shared" / "seeds")
+    )
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +71,33 @@ def make_user(db):
         )
 
     return make
+
+
+@pytest.fixture
+def open_period(catalogue_data, make_user):
+    """2024-25 expected from the three councils, reopened until well after today."""
+    from kpis.models import ReportingExpectation
+    from kpis.services.calendar import expectation_reopen, expectations_generate
+
+    expectations_generate(period_label="2024-25")
+    admin = make_user("calendar-admin", Role.ADMINISTRATOR)
+    for expectation in ReportingExpectation.objects.filter(period__label="2024-25"):
+        expectation_reopen(
+            expectation=expectation, user=admin, until=timezone.localdate() + timedelta(days=30)
+        )
+    return "2024-25"
+
+
+@pytest.fixture
+def lead(make_user, open_period):
+    """Southend's place lead, with 2024-25 open for returns."""
+    return make_user("southend-lead", Role.PLACE_LEAD, places=("southend",))
+
+
+@pytest.fixture
+def sig(make_user):
+    """A member of the Strategy Implementation Group: uploads for any place, decides returns."""
+    return make_user("sig-member", Role.SIG_MEMBER)
 
 
 @pytest.fixture

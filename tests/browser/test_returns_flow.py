@@ -7,9 +7,8 @@ import pytest
 
 from kpis.models import Assessment, Observation
 from strategy.access import Role
-from tests.kpis.test_uploads import GOOD
+from tests.kpis.upload_helpers import GOOD
 
-pytest_plugins = ["tests.kpis.test_uploads"]
 pytestmark = [pytest.mark.browser, pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 

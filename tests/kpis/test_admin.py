@@ -1,27 +1,24 @@
 from decimal import Decimal
 
-from kpis.models import Kpi
-from kpis.periods import parse_period
-from kpis.services import (
-    ObservationValues,
-    observation_record,
-    period_get_or_create,
-    series_get_or_create,
-)
+import pytest
+
+from kpis.models import Kpi, Series
 from strategy.access import Role
-from strategy.models import Place
+from tests.kpis.factories import KpiFactory, ObservationFactory, SeriesFactory
+from tests.strategy.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
 
 
-def test_observation_versions_are_read_only_in_the_admin(client, catalogue_data, make_user):
-    series = series_get_or_create(
-        kpi=Kpi.objects.get(code="EIP-2WK"), place=Place.objects.get(code="sub-icb-99g")
+@pytest.fixture
+def administrator(client):
+    client.force_login(UserFactory(roles=[Role.ADMINISTRATOR]))
+
+
+def test_observation_versions_are_read_only_in_the_admin(client, administrator):
+    observation = ObservationFactory(
+        period__label="2023-24 Q2", numerator=Decimal(3), denominator=Decimal(4), value=None
     )
-    observation = observation_record(
-        series=series,
-        period=period_get_or_create(parse_period("2023-24 Q2")),
-        values=ObservationValues(numerator=Decimal(3), denominator=Decimal(4)),
-    )
-    client.force_login(make_user("root", Role.ADMINISTRATOR))
     url = f"/admin/kpis/observation/{observation.pk}/change/"
     page = client.get(url)
     assert page.status_code == 200
@@ -38,21 +35,15 @@ def test_observation_versions_are_read_only_in_the_admin(client, catalogue_data,
     assert observation.value is None
 
 
-def test_kpi_definitions_are_editable_by_administrators(client, catalogue_data, make_user):
-    client.force_login(make_user("root", Role.ADMINISTRATOR))
-    kpi = Kpi.objects.get(code="EIP-2WK")
+def test_kpi_definitions_are_editable_by_administrators(client, administrator):
+    kpi = KpiFactory()
     assert client.get(f"/admin/kpis/kpi/{kpi.pk}/change/").status_code == 200
 
 
-def test_editing_a_kpi_in_the_admin_marks_its_series_for_recomputation(
-    client, catalogue_data, make_user
-):
-    from kpis.models import Series
-
-    kpi = Kpi.objects.get(code="EIP-2WK")
-    series = series_get_or_create(kpi=kpi, place=Place.objects.get(code="sub-icb-99g"))
+def test_editing_a_kpi_in_the_admin_marks_its_series_for_recomputation(client, administrator):
+    kpi = KpiFactory()
+    series = SeriesFactory(kpi=kpi)
     Series.objects.update(needs_recompute=False)
-    client.force_login(make_user("root", Role.ADMINISTRATOR))
     url = f"/admin/kpis/kpi/{kpi.pk}/change/"
     form = client.get(url).context["adminform"].form
     data = {name: form[name].value() for name in form.fields if form[name].value() is not None}

@@ -144,7 +144,7 @@ def test_trust_level_survey_measures_are_provider_based(catalogue_data):
 def test_catalogue_loads_idempotently(catalogue_data):
     from django.conf import settings
 
-    from kpis.services import catalogue_load
+    from kpis.services.catalogue import catalogue_load
 
     before = (Kpi.objects.count(), Target.objects.count(), Deliverable.objects.count())
     catalogue_load(directory=settings.FIXTURES_DIR / "kpis")

@@ -7,14 +7,13 @@ import pytest
 from django.db import IntegrityError, NotSupportedError, connection, transaction
 
 from kpis import periods
-from kpis.models import Kpi, Observation, Period, Series
-from kpis.services import (
+from kpis.models import Observation, Period, Series
+from kpis.services.observations import (
     ObservationValues,
     observation_record,
     period_get_or_create,
-    series_get_or_create,
 )
-from strategy.models import Place
+from tests.strategy.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,16 +27,7 @@ VALUES (%s, %s, %s, true, NULL, NULL, 1, false, false, '', '', '', '', false, no
 """
 
 
-@pytest.fixture
-def series(catalogue_data):
-    return series_get_or_create(
-        kpi=Kpi.objects.get(code="MHST-PUPIL-COVERAGE"), place=Place.objects.get(code="southend")
-    )
-
-
-@pytest.fixture
-def period(catalogue_data):
-    return period_get_or_create(periods.parse_period("2024-25"))
+# ``series`` and ``period`` (tests/kpis/conftest.py) are made by the factories.
 
 
 def insert(series_id, period_id, *, version=1, user_id=None, upload_id=None):
@@ -94,8 +84,8 @@ def test_an_update_to_a_missing_reference_is_refused(series, period):
     ("table", "column"),
     [("kpis_series", "series_id"), ("kpis_period", "period_id"), ("strategy_user", "id")],
 )
-def test_deleting_a_referenced_row_is_refused(series, period, make_user, table, column):
-    user = make_user("recorder", None)
+def test_deleting_a_referenced_row_is_refused(series, period, table, column):
+    user = UserFactory()
     observation_record(
         series=series,
         period=period,
@@ -163,9 +153,9 @@ def test_an_insert_racing_a_delete_of_its_series_cannot_both_succeed(series, per
 
 
 @pytest.mark.django_db(transaction=True)
-def test_an_update_that_changes_no_reference_locks_no_referenced_row(series, period, make_user):
+def test_an_update_that_changes_no_reference_locks_no_referenced_row(series, period):
     """Retiring a version (is_current only) share-locks none of the rows it refers to."""
-    user = make_user("recorder", None)
+    user = UserFactory()
     insert(series.pk, period.pk, user_id=user.pk)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("UPDATE kpis_observation SET is_current = false")

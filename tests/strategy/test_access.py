@@ -1,35 +1,55 @@
-from strategy.access import Role, user_can_report_for, user_can_see_unpublished
+import pytest
+
+from strategy.access import Action, Role, user_can
 from strategy.models import Place
+from tests.strategy.factories import (
+    AreaFactory,
+    PlaceFactory,
+    PlaceMembershipFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
 
 
-def test_place_lead_reports_only_for_granted_places(strategy_data, make_user):
-    lead = make_user("see-lead", Role.PLACE_LEAD, places=("alliance-south-east-essex",))
-    see = Place.objects.get(code="alliance-south-east-essex")
-    southend = Place.objects.get(code="southend")
-    assert user_can_report_for(lead, see) is True
+def test_place_lead_reports_only_for_granted_places():
+    # South East Essex contains Southend: the alliance's areas include the council's.
+    southend_area = AreaFactory(name="Southend-on-Sea", kind="unitary")
+    see = PlaceFactory(name="South East Essex", kind=Place.Kind.ALLIANCE)
+    southend = PlaceFactory(name="Southend-on-Sea")
+    PlaceMembershipFactory(place=southend, area=southend_area)
+    PlaceMembershipFactory(place=see, area=southend_area)
+    PlaceMembershipFactory(place=see, area=AreaFactory(name="Castle Point"))
+    lead = UserFactory(roles=[Role.PLACE_LEAD], places=[see])
+    assert user_can(lead, Action.UPLOAD_RETURN, see) is True
     # No inheritance: South East Essex contains Southend, but the grant is not for Southend.
-    assert user_can_report_for(lead, southend) is False
+    assert user_can(lead, Action.UPLOAD_RETURN, southend) is False
 
 
-def test_grant_without_the_role_gives_nothing(strategy_data, make_user):
-    user = make_user("granted-no-role", None, places=("southend",))
-    assert user_can_report_for(user, Place.objects.get(code="southend")) is False
+def test_grant_without_the_role_gives_nothing():
+    southend = PlaceFactory()
+    user = UserFactory(roles=[], places=[southend])
+    assert user_can(user, Action.UPLOAD_RETURN, southend) is False
 
 
-def test_sig_and_administrators_report_for_any_place(strategy_data, make_user):
-    thurrock = Place.objects.get(code="thurrock")
+def test_sig_and_administrators_report_for_any_place():
+    thurrock = PlaceFactory()
     for role in (Role.SIG_MEMBER, Role.ADMINISTRATOR):
-        user = make_user(f"u-{role.name}", role)
-        assert user_can_report_for(user, thurrock) is True
-        assert user_can_see_unpublished(user) is True
+        user = UserFactory(roles=[role])
+        assert user_can(user, Action.UPLOAD_RETURN, thurrock) is True
+        assert user_can(user, Action.SEE_UNPUBLISHED) is True
+        assert user_can(user, Action.SEE_COMPLETENESS) is True
 
 
-def test_analysts_and_place_leads_do_not_see_unpublished(make_user):
+def test_analysts_and_place_leads_do_not_see_unpublished():
     for role in (Role.ANALYST, Role.PLACE_LEAD):
-        assert user_can_see_unpublished(make_user(f"u-{role.name}", role)) is False
+        user = UserFactory(roles=[role])
+        assert user_can(user, Action.SEE_UNPUBLISHED) is False
+        assert user_can(user, Action.SEE_COMPLETENESS) is False
 
 
 def test_anonymous_user_has_no_access():
     from django.contrib.auth.models import AnonymousUser
 
-    assert user_can_see_unpublished(AnonymousUser()) is False
+    assert user_can(AnonymousUser(), Action.SEE_UNPUBLISHED) is False
+    assert user_can(AnonymousUser(), Action.SEE_COMPLETENESS) is False

@@ -15,7 +15,6 @@ from strategy.models import (
     Strategy,
     WhatMatters,
 )
-from tests.conftest import SEEDS_DIR
 
 # The 46 priorities as printed in the strategy (001_...txt), in order, slips included.
 EXPECTED_PRIORITIES = {
@@ -76,8 +75,8 @@ def _normalise(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def strategy_text() -> str:
-    source = SEEDS_DIR / "001_12f75d5dd35d34ec.txt"
+def strategy_text(seeds_dir) -> str:
+    source = seeds_dir / "001_12f75d5dd35d34ec.txt"
     if not source.exists() and not os.environ.get("CI"):
         # A clone on its own lacks the documents; CI has them, and there this fails instead.
         pytest.skip(f"the strategy's source document is not at {source}")

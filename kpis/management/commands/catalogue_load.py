@@ -1,7 +1,9 @@
+"""``manage.py catalogue_load``: load the KPI catalogue (idempotent)."""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from kpis.services import catalogue_load
+from kpis.services.catalogue import catalogue_load
 
 
 class Command(BaseCommand):

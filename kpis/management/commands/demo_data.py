@@ -1,9 +1,11 @@
+"""``manage.py demo_data``: write the synthetic demo series once."""
+
 from datetime import date
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from kpis.services import demo_data_load
+from kpis.services.demo import demo_data_load
 
 
 class Command(BaseCommand):

@@ -1,9 +1,11 @@
+"""``manage.py import_publication``: import a national publisher's file."""
+
 from datetime import date
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from kpis.national_import import publication_import
+from kpis.services.national import publication_import
 from strategy.models import User
 
 

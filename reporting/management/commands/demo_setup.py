@@ -1,8 +1,11 @@
+"""``manage.py demo_setup``: everything ``make run`` needs: strategy, catalogue, demo data and
+one demo account per role."""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from kpis.reporting_calendar import demo_returns_open
-from kpis.services import catalogue_load, demo_data_load
+from kpis.services.catalogue import catalogue_load
+from kpis.services.demo import demo_data_load, demo_returns_open
 from strategy.services import demo_accounts_ensure, roles_ensure, strategy_fixtures_load
 
 

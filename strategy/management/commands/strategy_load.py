@@ -1,3 +1,5 @@
+"""``manage.py strategy_load``: load the transcribed strategy (idempotent)."""
+
 from django.conf import settings
 from django.core.management.base import BaseCommand
 

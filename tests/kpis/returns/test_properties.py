@@ -235,14 +235,17 @@ def test_zip_members_that_are_not_xml():
 
 
 def _read_either_way(content: bytes):
-    """The return as read by the Arrow fast path and by pandas alone: the issues if rejected."""
+    """The return as read by the Arrow fast path and by pandas alone: the issues if rejected.
+    Arrow refusing every file (as it refuses a ragged one) leaves each to pandas."""
     from unittest.mock import patch
+
+    import pyarrow as pa
 
     def read_with(arrow: bool):
         try:
             if arrow:
                 return read_return("upload.csv", content, CTX)
-            with patch("kpis.returns.read._read_csv_arrow", return_value=None):
+            with patch("pyarrow.csv.read_csv", side_effect=pa.ArrowInvalid("refused")):
                 return read_return("upload.csv", content, CTX)
         except ReturnRejected as rejected:
             return rejected.issues
@@ -306,14 +309,34 @@ def test_the_arrow_reader_and_pandas_read_the_same_return(
         assert len(set(uniques.tolist())) == len(uniques)
 
 
-def test_the_arrow_reader_leaves_quoted_cells_and_lone_carriage_returns_to_pandas():
-    from kpis.returns.read import _read_csv_arrow
+def _parser_of(content: bytes):
+    """Which parser read a CSV return ("arrow", the fast path, unless pandas was asked), and
+    the return read (or the rejection)."""
+    from unittest.mock import patch
 
-    assert _read_csv_arrow(b"a,b\r\n1,2\r\n") is not None
-    assert _read_csv_arrow(b'a,b\n"1,5",2\n') is None
-    assert _read_csv_arrow(b"a,b\r1,2\r") is None
-    assert _read_csv_arrow(b"a,b\n1,2,3\n") is None  # a ragged row: pandas names it
-    header, factored, records = _read_csv_arrow(b"a, b \n1, x \n\n")
-    assert (header, records) == (["a", " b "], 2)
-    codes, cleaned = factored[1]
-    assert cleaned[codes].tolist() == ["x", ""]
+    import pandas as pd
+
+    with patch("pandas.read_csv", wraps=pd.read_csv) as pandas_read:
+        try:
+            read = read_return("upload.csv", content, CTX)
+        except ReturnRejected as rejected:
+            read = rejected
+    return ("pandas" if pandas_read.called else "arrow"), read
+
+
+def test_the_arrow_reader_leaves_quoted_cells_and_lone_carriage_returns_to_pandas():
+    header = ",".join(COLUMNS).encode()
+    row = b"EIP-2WK,southend,2023-24 Q2,,45,60,75,,"
+    assert _parser_of(header + b"\r\n" + row + b"\r\n")[0] == "arrow"
+    assert _parser_of(header + b"\n" + row + b'"1,5"\n')[0] == "pandas"
+    assert _parser_of(header + b"\r" + row + b"\r")[0] == "pandas"
+    parser, ragged = _parser_of(header + b"\n" + row + b",extra\n")  # pandas names the row
+    assert parser == "pandas"
+    assert [i.code for i in ragged.issues] == ["csv_malformed"] and ragged.issues[0].row == 2
+    # Header cells are matched as written (spaces and all), data cells come out stripped, and
+    # a trailing blank line is a record too.
+    spaced = header.replace(b"place_code", b" place_code ") + b"\n"
+    parser, read = _parser_of(spaced + row.replace(b"southend", b" southend ") + b"\n\n")
+    assert parser == "arrow"
+    assert read.frame["place_code"].tolist() == ["southend"]
+    assert (read.data_rows, read.frame["row"].tolist()) == (2, [2])

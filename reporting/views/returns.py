@@ -1,0 +1,201 @@
+"""Pages for quarterly returns: upload, progress, issues, submit, decide, withdraw."""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from kpis.models import ReturnUpload
+from kpis.returns.report import issues_csv
+from kpis.returns.spec import Issue
+from kpis.returns.template import build_csv, build_xlsx
+from kpis.selectors.returns import open_expectations_for, upload_list_for, upload_visible_to
+from kpis.services.returns import (
+    upload_create,
+    upload_decide,
+    upload_may_decide,
+    upload_may_submit,
+    upload_may_withdraw,
+    upload_submit,
+    upload_withdraw,
+)
+from strategy.access import Action
+
+from .access import require
+
+
+class UploadForm(forms.Form):
+    file = forms.FileField(label="Return file (CSV or XLSX)")
+    kind = forms.ChoiceField(choices=ReturnUpload.Kind.choices, initial="quarterly")
+
+
+def _require_uploader(request):
+    require(
+        request,
+        Action.UPLOAD_RETURN,
+        "Returns are uploaded by place leads (for the places granted to them) and the "
+        "Strategy Implementation Group.",
+    )
+
+
+@login_required
+def returns_home(request):
+    _require_uploader(request)
+    form = UploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        uploaded = form.cleaned_data["file"]
+        try:
+            upload, created = upload_create(
+                user=request.user,
+                filename=uploaded.name,
+                content=uploaded,
+                kind=form.cleaned_data["kind"],
+            )
+        except (ValidationError, PermissionDenied) as problem:
+            form.add_error(
+                "file", problem.messages[0] if hasattr(problem, "messages") else str(problem)
+            )
+        else:
+            if not created:
+                messages.info(
+                    request,
+                    "This exact file was already uploaded on "
+                    f"{upload.uploaded_at:%d %B %Y at %H:%M}: nothing has changed.",
+                )
+            return redirect("reporting:return-detail", pk=upload.pk)
+    return render(
+        request,
+        "reporting/returns/list.html",
+        {"form": form, "uploads": upload_list_for(user=request.user)},
+    )
+
+
+def _visible_upload(request, pk) -> ReturnUpload:
+    upload = get_object_or_404(
+        ReturnUpload.objects.select_related("uploaded_by", "submitted_by", "decided_by"), pk=pk
+    )
+    if not upload_visible_to(user=request.user, upload=upload):
+        raise PermissionDenied("This return is not one of yours.")
+    return upload
+
+
+@login_required
+def return_detail(request, pk):
+    upload = _visible_upload(request, pk)
+    state = upload.state
+    issues = upload.issues[:200]
+    return render(
+        request,
+        "reporting/returns/detail.html",
+        {
+            "upload": upload,
+            "errors": [i for i in issues if i["severity"] == "error"],
+            "warnings": [i for i in issues if i["severity"] == "warning"],
+            "may_decide": state == ReturnUpload.State.SUBMITTED
+            and upload_may_decide(user=request.user, upload=upload),
+            "may_submit": state == ReturnUpload.State.VALIDATED
+            and upload_may_submit(user=request.user, upload=upload),
+            "may_withdraw": state not in (ReturnUpload.State.APPROVED, ReturnUpload.State.WITHDRAWN)
+            and upload_may_withdraw(user=request.user, upload=upload),
+            "in_progress": upload.state
+            in (ReturnUpload.State.RECEIVED, ReturnUpload.State.VALIDATING),
+        },
+    )
+
+
+@login_required
+def return_status(request, pk):
+    upload = _visible_upload(request, pk)
+    return JsonResponse(
+        {
+            "state": upload.state,
+            "state_label": upload.get_state_display(),
+            "stage": upload.stage,
+            "percent": upload.percent,
+            "finished": upload.state
+            not in (ReturnUpload.State.RECEIVED, ReturnUpload.State.VALIDATING),
+        }
+    )
+
+
+@login_required
+def return_issues_csv(request, pk):
+    upload = _visible_upload(request, pk)
+    issues = [Issue(**issue) for issue in upload.issues]
+    response = HttpResponse(issues_csv(issues), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="return-{upload.pk}-issues.csv"'
+    return response
+
+
+def _act(request, pk, action):
+    upload = _visible_upload(request, pk)
+    try:
+        action(upload)
+    except ValidationError as problem:
+        messages.error(request, problem.messages[0])
+    return redirect("reporting:return-detail", pk=upload.pk)
+
+
+@login_required
+@require_POST
+def return_submit(request, pk):
+    return _act(
+        request,
+        pk,
+        lambda upload: upload_submit(
+            upload=upload, user=request.user, confirm_warnings=bool(request.POST.get("confirm"))
+        ),
+    )
+
+
+@login_required
+@require_POST
+def return_decide(request, pk):
+    approve = request.POST.get("decision") == "approve"
+    return _act(
+        request,
+        pk,
+        lambda upload: upload_decide(
+            upload=upload, user=request.user, approve=approve, reason=request.POST.get("reason", "")
+        ),
+    )
+
+
+@login_required
+@require_POST
+def return_withdraw(request, pk):
+    return _act(
+        request,
+        pk,
+        lambda upload: upload_withdraw(
+            upload=upload, user=request.user, reason=request.POST.get("reason", "")
+        ),
+    )
+
+
+@login_required
+def return_template(request, file_type: str):
+    """A template of the KPIs the user's places supply and that are due now."""
+    _require_uploader(request)
+    expectations = open_expectations_for(
+        user=request.user, period_label=request.GET.get("period") or None
+    )
+    rows = [
+        {"kpi_code": e.kpi.code, "place_code": e.place.code, "period": e.period.label}
+        for e in expectations
+    ]
+    version = settings.RETURN_TEMPLATE_VERSION
+    if file_type == "xlsx":
+        kpis = list({e.kpi.code: e.kpi for e in expectations}.values())
+        content = build_xlsx(rows=rows, kpis=kpis, version=version)
+        content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    else:
+        content = build_csv(rows, version)
+        content_type = "text/csv; charset=utf-8"
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="set-return-{version}.{file_type}"'
+    return response
