@@ -547,6 +547,10 @@ class ReturnUpload(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.RECEIVED)
     stage = models.CharField(max_length=100, blank=True)
     percent = models.PositiveSmallIntegerField(default=0)
+    # Which attempt at validation holds the upload, and when it last showed it was alive: an
+    # attempt silent for longer than RETURN_CLAIM_TIMEOUT (its worker died) is taken over.
+    validation_attempts = models.PositiveSmallIntegerField(default=0)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
     template_version = models.CharField(max_length=40, blank=True)
     row_count = models.PositiveIntegerField(default=0)
     error_count = models.PositiveIntegerField(default=0)
@@ -568,10 +572,12 @@ class ReturnUpload(models.Model):
     class Meta:
         ordering = ["-uploaded_at"]
         constraints = [
-            # The same bytes twice are recognised, unless the first was withdrawn.
+            # The same bytes twice from one uploader are recognised, unless the first was
+            # withdrawn or failed (a file that failed may be checked again). Per uploader: the
+            # same bytes from another organisation are its own return, and never reveal this.
             models.UniqueConstraint(
-                fields=["checksum"],
-                condition=~Q(state="withdrawn"),
+                fields=["uploaded_by", "checksum"],
+                condition=~Q(state__in=["withdrawn", "validation_failed"]),
                 name="upload_checksum_unique",
             )
         ]

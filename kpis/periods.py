@@ -138,6 +138,11 @@ AMBIGUOUS: list[tuple[re.Pattern, str]] = [
 ]
 
 
+# The years a period may fall in: wide enough for any history a source holds, narrow enough
+# that a typing slip (0000, 9999) is named as an error rather than stored.
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+
+
 # Returns repeat the same few hundred spellings chunk after chunk; a spec is immutable.
 @functools.lru_cache(maxsize=65_536)
 def parse_period(text: str) -> PeriodSpec:
@@ -156,27 +161,41 @@ def parse_period(text: str) -> PeriodSpec:
         match = pattern.match(cleaned)
         if not match:
             continue
-        groups = match.groups()
-        if kind == "fy_quarter":
-            return quarter(_financial_year_from(groups[0], groups[1], cleaned), int(groups[2]))
-        if kind == "quarter_fy":
-            return quarter(_financial_year_from(groups[1], groups[2], cleaned), int(groups[0]))
-        if kind == "month_range":
-            return _quarter_from_months(groups[0], groups[1], int(groups[2]), cleaned)
-        if kind == "rolling":
-            return rolling(int(groups[0]), int(groups[2]), _month_number(groups[1], cleaned))
-        if kind == "pooled":
-            return pooled_years(int(groups[0]), int(groups[1]))
-        if kind in ("pooled_or_fy", "fy"):
-            return _year_range(int(groups[0]), groups[1], cleaned)
-        if kind == "month":
-            return month(int(groups[1]), _month_number(groups[0], cleaned))
-        if kind == "calendar_year":
-            return calendar_year(int(groups[0]))
+        try:
+            spec = _spec_of(kind, match.groups(), cleaned)
+        except (ValueError, OverflowError) as impossible:  # a date no calendar has
+            raise PeriodParseError(f"'{cleaned}' is not a real period: {impossible}.") from None
+        if spec.start.year < FIRST_YEAR or spec.end.year > LAST_YEAR:
+            raise PeriodParseError(
+                f"'{cleaned}' is outside the years this service holds; expected a period "
+                f"between {FIRST_YEAR} and {LAST_YEAR}."
+            )
+        return spec
     raise PeriodParseError(
         f"'{cleaned}' is not a period this service reads. Use e.g. '2023-24 Q2', '2023-24', "
         "'Jul 2023', '2023', '2018 to 2020' or '12 months to Mar 2021'."
     )
+
+
+def _spec_of(kind: str, groups: tuple, cleaned: str) -> PeriodSpec:
+    """The period a matched pattern of ``kind`` names (a date no calendar has raises)."""
+    if kind == "fy_quarter":
+        return quarter(_financial_year_from(groups[0], groups[1], cleaned), int(groups[2]))
+    if kind == "quarter_fy":
+        return quarter(_financial_year_from(groups[1], groups[2], cleaned), int(groups[0]))
+    if kind == "month_range":
+        return _quarter_from_months(groups[0], groups[1], int(groups[2]), cleaned)
+    if kind == "rolling":
+        return rolling(int(groups[0]), int(groups[2]), _month_number(groups[1], cleaned))
+    if kind == "pooled":
+        return pooled_years(int(groups[0]), int(groups[1]))
+    if kind in ("pooled_or_fy", "fy"):
+        return _year_range(int(groups[0]), groups[1], cleaned)
+    if kind == "month":
+        return month(int(groups[1]), _month_number(groups[0], cleaned))
+    if kind == "calendar_year":
+        return calendar_year(int(groups[0]))
+    raise AssertionError(kind)  # every pattern's kind is handled above
 
 
 def _year_range(first: int, second: str, text: str) -> PeriodSpec:

@@ -3,11 +3,16 @@
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from .services.calendar import expectations_generate_recent, reminders_send
 from .services.progress import progress_recompute_dirty, series_mark_dirty
 from .services.releases import releases_publish_due
-from .services.validation import upload_validate
+from .services.validation import (
+    upload_held_by_another_attempt,
+    upload_validate,
+    uploads_sweep_stuck,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -30,11 +35,25 @@ def progress_recompute_all_task() -> int:
     return marked
 
 
-@shared_task(acks_late=True)
-def upload_validate_task(upload_id: int) -> str:
-    """Validate and stage an uploaded return (a repeat run finds it already claimed)."""
+# Acknowledged only once done, and given back to the queue if its worker dies (Redis hands an
+# unacknowledged one on after the visibility timeout): validation is idempotent, and a dead
+# attempt is taken over once silent for RETURN_CLAIM_TIMEOUT.
+@shared_task(bind=True, acks_late=True, reject_on_worker_lost=True, max_retries=5)
+def upload_validate_task(self, upload_id: int) -> str:
+    """Validate and stage an uploaded return, all or nothing."""
     upload = upload_validate(upload_id=upload_id)
-    return upload.state if upload else "already claimed"
+    if upload is not None:
+        return upload.state
+    if upload_held_by_another_attempt(upload_id):
+        # Redelivered while the dead attempt still looks alive: try once it has gone silent.
+        raise self.retry(countdown=settings.RETURN_CLAIM_TIMEOUT + 5)
+    return "already done"
+
+
+@shared_task
+def uploads_sweep_stuck_task() -> dict[str, int]:
+    """Requeue, or end failed, uploads whose validation stopped silently."""
+    return uploads_sweep_stuck()
 
 
 @shared_task

@@ -7,10 +7,21 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 
 from strategy.models import Place
 
-from ..models import Breakdown, Kpi, Period, ReturnRow, ReturnUpload, Series
+from ..models import (
+    Assessment,
+    Breakdown,
+    Kpi,
+    Observation,
+    Period,
+    ReportingExpectation,
+    ReturnRow,
+    ReturnUpload,
+    Series,
+)
 from ..numbers import decimal_6dp
 from .copy import BackgroundCopy, copy_into, fast_path
 
@@ -29,6 +40,9 @@ class StagingIds:
     def __init__(self) -> None:
         self.series: dict[tuple, int] = {}
         self.periods: dict[str, int] = {}
+        # Ids this file created, so a file that fails can take them away again.
+        self.created_series: list[int] = []
+        self.created_periods: list[int] = []
         self._catalogue: tuple[dict, dict, dict] | None = None
 
     @staticmethod
@@ -53,7 +67,7 @@ class StagingIds:
         firsts = rows.drop_duplicates("period_key")[["period_key", *self.PERIOD_COLUMNS]]
         missing = firsts[~firsts["period_label"].isin(self.periods)]
         if not missing.empty:
-            self.periods.update(_periods_of(missing))
+            self.periods.update(_periods_of(missing, self.created_periods))
         ids = np.array([self.periods[label] for label in firsts["period_label"]], dtype=np.int64)
         return ids[pd.Index(firsts["period_key"]).get_indexer(rows["period_key"])]
 
@@ -92,11 +106,12 @@ class StagingIds:
                 if key not in found
             ],
             key_of=lambda series: by_ids[(series.kpi_id, series.place_id, series.breakdown_id)],
+            created=self.created_series,
         )
 
 
-def _periods_of(firsts: pd.DataFrame) -> dict[str, int]:
-    """Period ids by canonical label, creating those missing."""
+def _periods_of(firsts: pd.DataFrame, created: list[int]) -> dict[str, int]:
+    """Period ids by canonical label, creating those missing (their ids added to ``created``)."""
     labels = firsts["period_label"].tolist()
     return _found_or_created(
         Period,
@@ -108,13 +123,15 @@ def _periods_of(firsts: pd.DataFrame) -> dict[str, int]:
             if r.period_label not in found
         ],
         key_of=lambda period: period.label,
+        created=created,
     )
 
 
-def _found_or_created(model, existing, wanted: int, missing, *, key_of) -> dict:
+def _found_or_created(model, existing, wanted: int, missing, *, key_of, created: list) -> dict:
     """``existing()`` ids by key; when fewer than ``wanted``, the ``missing(found)`` objects
-    are created and their ids added, by ``key_of`` each. Should another upload have created
-    one meanwhile, they are created again skipping those, and the ids read again."""
+    are created and their ids added, by ``key_of`` each, and to ``created``. Should another
+    upload have created one meanwhile, they are created again skipping those, and the ids read
+    again (those created then are not known, and are not listed)."""
     found = existing()
     if len(found) < wanted:
         objects = missing(found)
@@ -125,7 +142,28 @@ def _found_or_created(model, existing, wanted: int, missing, *, key_of) -> dict:
             model.objects.bulk_create(missing(found), ignore_conflicts=True)
             return existing()
         found.update((key_of(obj), obj.pk) for obj in objects)
+        created.extend(obj.pk for obj in objects)
     return found
+
+
+def staged_discard(*, upload: ReturnUpload, ids: StagingIds | None = None) -> None:
+    """Take away everything a file that failed left: its staged rows, and the series and
+    periods it created that nothing else has come to use since."""
+    ReturnRow.objects.filter(upload=upload).delete()
+    if ids is None:
+        return
+    if ids.created_series:
+        Series.objects.filter(id__in=ids.created_series).exclude(
+            Exists(ReturnRow.objects.filter(series_id=OuterRef("pk")))
+        ).exclude(Exists(Observation.objects.filter(series_id=OuterRef("pk")))).exclude(
+            Exists(Assessment.objects.filter(series_id=OuterRef("pk")))
+        ).delete()
+    if ids.created_periods:
+        Period.objects.filter(id__in=ids.created_periods).exclude(
+            Exists(ReturnRow.objects.filter(period_id=OuterRef("pk")))
+        ).exclude(Exists(Observation.objects.filter(period_id=OuterRef("pk")))).exclude(
+            Exists(Assessment.objects.filter(period_id=OuterRef("pk")))
+        ).exclude(Exists(ReportingExpectation.objects.filter(period_id=OuterRef("pk")))).delete()
 
 
 STAGED_COLUMNS = [

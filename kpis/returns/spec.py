@@ -59,6 +59,7 @@ ISSUE_CODES = {
     # The whole file is refused (ReturnRejected).
     "file_too_large": "the upload (or the unzipped workbook) is over the size limit",
     "empty_file": "the upload is empty",
+    "control_character": "a cell holds a control character, such as a NUL byte",
     "unsupported_file_type": "not a CSV or XLSX by content (PDF, .xls, .ods, Word, HTML, binary)",
     "encoding": "a CSV that is not UTF-8 (Windows-1252, UTF-16)",
     "xlsx_damaged": "a zip/XLSX that cannot be opened (truncated, corrupt)",

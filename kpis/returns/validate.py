@@ -13,6 +13,7 @@ row's code. Python loops run over checks, columns and distinct values, and over 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -434,6 +435,31 @@ class _Frame:
 
 # ---------------------------------------------------------------------------------------------
 # Checks
+
+
+# Control characters other than tab and line breaks: PostgreSQL cannot store NUL in text at all,
+# and the others are never meant in a figure, code or comment.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def _check_control_characters(f: _Frame, issues: _Issues) -> None:
+    """A cell holding a control character (a NUL byte, say) is named, never stored."""
+    for column in COLUMNS:
+        distinct = f.distinct[column]
+        bad = np.array([bool(_CONTROL.search(str(v))) for v in distinct.uniques], dtype=bool)
+        if bad.any():
+            shown = distinct.take(
+                [_CONTROL.sub("\N{REPLACEMENT CHARACTER}", str(v)) for v in distinct.uniques],
+                dtype=object,
+            )
+            issues.add(
+                "control_character",
+                distinct.take(bad),
+                column,
+                shown,
+                f"The {column} cell holds a control character (such as a NUL byte) that cannot "
+                "be stored; expected plain text. Retype the cell or save the file again as CSV.",
+            )
 
 
 def _check_keys(f: _Frame, ctx: ReturnContext, issues: _Issues) -> None:
@@ -1224,6 +1250,7 @@ def validate_return(
     its typed rows."""
     f = _Frame(raw, ctx)
     issues = _Issues(f.rows)
+    _check_control_characters(f, issues)
     _check_keys(f, ctx, issues)
     _check_breakdowns(f, ctx, issues)
     figures = _check_figures(f, raw, ctx, issues)

@@ -25,6 +25,7 @@ from strategy.models import User
 from ..bulk.copy import fast_path
 from ..bulk.ingest import staged_ingest
 from ..models import AuditEvent, ReturnRow, ReturnUpload
+from ..selectors.returns import upload_visible_to
 from .audit import audit
 from .enqueue import progress_recompute_enqueue, upload_validate_enqueue
 from .observations import VALUE_COLUMNS, observations_ingest
@@ -58,8 +59,7 @@ def upload_create(
     _require_uploader(user, kind)
     file = _sized_file(content)
     checksum = _sha256(file)
-    existing = ReturnUpload.objects.exclude(state=State.WITHDRAWN).filter(checksum=checksum)
-    if (found := existing.first()) is not None:
+    if (found := _same_file_seen_by(user, checksum)) is not None:
         return found, False
     with transaction.atomic():
         upload = _stored_upload(
@@ -68,6 +68,17 @@ def upload_create(
         audit(action=AuditEvent.Action.UPLOAD, actor=user, upload=upload, checksum=checksum)
         upload_validate_enqueue(upload.pk)
     return upload, True
+
+
+def _same_file_seen_by(user: User, checksum: str) -> ReturnUpload | None:
+    """A live upload of the same bytes that this user may see, if any: never one they may not
+    (that would reveal another organisation's file), nor one that failed or was withdrawn."""
+    live = (
+        ReturnUpload.objects.filter(checksum=checksum)
+        .exclude(state__in=[State.WITHDRAWN, State.VALIDATION_FAILED])
+        .order_by("uploaded_at")
+    )
+    return next((u for u in live if upload_visible_to(user=user, upload=u)), None)
 
 
 def _sized_file(content: bytes | IO[bytes]) -> File:
@@ -168,7 +179,7 @@ def upload_submit(*, upload: ReturnUpload, user: User, confirm_warnings: bool) -
     upload.state = State.SUBMITTED
     upload.submitted_by = user
     upload.submitted_at = timezone.now()
-    upload.save()
+    upload.save(update_fields=["warnings_confirmed", "state", "submitted_by", "submitted_at"])
     audit(action=AuditEvent.Action.SUBMIT, actor=user, upload=upload)
     return upload
 
@@ -191,7 +202,7 @@ def upload_decide(
     upload.decided_by = user
     upload.decided_at = timezone.now()
     upload.decision_reason = reason.strip()
-    upload.save()
+    upload.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
     action = AuditEvent.Action.APPROVE if approve else AuditEvent.Action.SEND_BACK
     audit(action=action, actor=user, upload=upload, reason=upload.decision_reason)
     if approve:
@@ -213,7 +224,9 @@ def upload_withdraw(*, upload: ReturnUpload, user: User, reason: str) -> ReturnU
         )
     upload.state = State.WITHDRAWN
     upload.decision_reason = reason.strip()
-    upload.save()
+    upload.save(update_fields=["state", "decision_reason"])
+    # A return withdrawn while it is checked keeps nothing staged (its check stops at the end).
+    ReturnRow.objects.filter(upload=upload).delete()
     audit(action=AuditEvent.Action.WITHDRAW, actor=user, upload=upload, reason=reason)
     return upload
 

@@ -5,19 +5,23 @@ memory stays flat; a repeat run of the same upload does nothing.
 
 from __future__ import annotations
 
+import logging
 from contextlib import nullcontext
 from dataclasses import dataclass, field, fields, replace
+from datetime import timedelta
 
 import pandas as pd
 from django.conf import settings
 from django.core.files.base import File
 from django.db import connection, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from strategy.models import Place
 
 from .. import periods
 from ..bulk.copy import BackgroundCopy, fast_path
-from ..bulk.staging import StagedValues, StagingIds, stage_rows
+from ..bulk.staging import StagedValues, StagingIds, stage_rows, staged_discard
 from ..models import AuditEvent, ReturnRow, ReturnUpload
 from ..returns.chunks import IssueTally, csv_chunks
 from ..returns.read import RawReturn, read_return
@@ -25,12 +29,34 @@ from ..returns.spec import Issue, ReturnContext, ReturnRejected
 from ..returns.validate import validate_return
 from ..selectors.returns import return_context, staged_duplicate_issues
 from .audit import audit
+from .enqueue import upload_validate_enqueue
 
 State = ReturnUpload.State
+logger = logging.getLogger(__name__)
 
 
-def _progress(upload: ReturnUpload, stage: str, percent: int) -> None:
-    ReturnUpload.objects.filter(pk=upload.pk).update(stage=stage, percent=percent)
+@dataclass
+class _Attempt:
+    """One attempt at validating an upload: the attempt's number, and the series and periods
+    its staging created (so a failed file can take them away again)."""
+
+    upload: ReturnUpload
+    number: int
+    ids: StagingIds = field(default_factory=StagingIds)
+
+    def mine(self):
+        """The upload, while this attempt still holds it (not withdrawn, not taken over)."""
+        return ReturnUpload.objects.filter(
+            pk=self.upload.pk, state=State.VALIDATING, validation_attempts=self.number
+        )
+
+
+class _Superseded(Exception):
+    """The upload was withdrawn, or taken over by a later attempt, while this one worked."""
+
+
+def _progress(attempt: _Attempt, stage: str, percent: int) -> None:
+    attempt.mine().update(stage=stage, percent=percent, heartbeat_at=timezone.now())
 
 
 def _open_history_periods(ctx: ReturnContext, raw: RawReturn) -> ReturnContext:
@@ -58,13 +84,135 @@ def _issue_dicts(issues: list[Issue]) -> list[dict]:
 
 
 def upload_validate(*, upload_id: int) -> ReturnUpload | None:
-    """Read, validate and stage a received upload; a repeat run does nothing."""
-    claimed = ReturnUpload.objects.filter(pk=upload_id, state=State.RECEIVED).update(
-        state=State.VALIDATING, stage="Reading the file", percent=5
-    )
-    if not claimed:
+    """Read, validate and stage an upload, all or nothing; returns None when another attempt
+    holds it (a repeat run of a finished upload does nothing).
+
+    An attempt silent for longer than ``RETURN_CLAIM_TIMEOUT`` (its worker died) is taken
+    over: its staged rows are removed and the file is checked again. Whatever goes wrong, the
+    upload ends in one final state with a reason its uploader can read, and nothing of a failed
+    file is kept: no staged rows, no series or periods it created.
+    """
+    attempt = _claim(upload_id)
+    if attempt is None:
         return None
-    upload = ReturnUpload.objects.select_related("uploaded_by").get(pk=upload_id)
+    try:
+        return _validate(attempt)
+    except _Superseded:
+        return ReturnUpload.objects.get(pk=upload_id)
+    except Exception:
+        logger.exception("Validating return %s failed", upload_id)
+        staged_discard(upload=attempt.upload, ids=attempt.ids)
+        return _finish_or_superseded(attempt, errors=[_fault()], warnings=[], rows=None)
+
+
+def upload_held_by_another_attempt(upload_id: int) -> bool:
+    """Whether an attempt that still shows signs of life holds the upload."""
+    return (
+        ReturnUpload.objects.filter(pk=upload_id, state=State.VALIDATING)
+        .exclude(_claimable_now())
+        .exists()
+    )
+
+
+def _claimable_now() -> Q:
+    silent_since = timezone.now() - timedelta(seconds=settings.RETURN_CLAIM_TIMEOUT)
+    return Q(state=State.RECEIVED) | Q(
+        Q(heartbeat_at__lt=silent_since) | Q(heartbeat_at__isnull=True), state=State.VALIDATING
+    )
+
+
+def _claim(upload_id: int) -> _Attempt | None:
+    with transaction.atomic():
+        upload = (
+            ReturnUpload.objects.select_for_update()
+            .select_related("uploaded_by")
+            .filter(_claimable_now(), pk=upload_id)
+            .first()
+        )
+        if upload is None:
+            return None
+        if upload.state == State.VALIDATING:
+            logger.warning("Return %s: taking over a silent validation attempt", upload_id)
+            ReturnRow.objects.filter(upload=upload).delete()
+        number = upload.validation_attempts + 1
+        ReturnUpload.objects.filter(pk=upload_id).update(
+            state=State.VALIDATING,
+            stage="Reading the file",
+            percent=5,
+            validation_attempts=number,
+            heartbeat_at=timezone.now(),
+        )
+    return _Attempt(upload=upload, number=number)
+
+
+def uploads_sweep_stuck() -> dict[str, int]:
+    """Requeue uploads whose validation stopped silently (received but never taken, or held by
+    an attempt silent past ``RETURN_STUCK_AFTER``); one that has used up
+    ``RETURN_MAX_ATTEMPTS`` ends failed, with the reason, and nothing of it kept."""
+    silent_since = timezone.now() - timedelta(seconds=settings.RETURN_STUCK_AFTER)
+    stuck = ReturnUpload.objects.filter(
+        Q(state=State.RECEIVED, uploaded_at__lt=silent_since)
+        | Q(state=State.VALIDATING, heartbeat_at__lt=silent_since)
+        | Q(state=State.VALIDATING, heartbeat_at__isnull=True, uploaded_at__lt=silent_since)
+    )
+    requeued = failed = 0
+    for upload_id, attempts in stuck.values_list("pk", "validation_attempts"):
+        if attempts < settings.RETURN_MAX_ATTEMPTS:
+            upload_validate_enqueue(upload_id)
+            requeued += 1
+        elif _give_up(upload_id, attempts):
+            failed += 1
+    return {"requeued": requeued, "failed": failed}
+
+
+def _give_up(upload_id: int, attempts: int) -> bool:
+    with transaction.atomic():
+        given_up = ReturnUpload.objects.filter(
+            pk=upload_id, state=State.VALIDATING, validation_attempts=attempts
+        ).update(
+            state=State.VALIDATION_FAILED,
+            stage="Could not be checked",
+            percent=100,
+            error_count=1,
+            issues=_issue_dicts([_gave_up(attempts)]),
+        )
+        if given_up:
+            ReturnRow.objects.filter(upload_id=upload_id).delete()
+            audit(
+                action=AuditEvent.Action.VALIDATED,
+                upload=ReturnUpload.objects.get(pk=upload_id),
+                errors=1,
+                warnings=0,
+                gave_up_after_attempts=attempts,
+            )
+    return bool(given_up)
+
+
+def _file_issue(code: str, message: str) -> Issue:
+    """An issue of the file as a whole, not of one cell."""
+    return Issue(row=None, column=None, value="", message=message, code=code)
+
+
+def _gave_up(attempts: int) -> Issue:
+    return _file_issue(
+        "internal_error",
+        f"The file could not be checked: the service stopped {attempts} times while "
+        "checking it, and nothing from it was stored. Upload it again, or split it into "
+        "smaller files; an administrator can see why in the service's log.",
+    )
+
+
+def _fault() -> Issue:
+    return _file_issue(
+        "internal_error",
+        "The file could not be checked because of a fault in the service; nothing "
+        "from it was stored. Upload it again; if the fault comes back, ask an administrator "
+        "to look at the service's log.",
+    )
+
+
+def _validate(attempt: _Attempt) -> ReturnUpload:
+    upload = attempt.upload
     ctx = return_context(user=upload.uploaded_by, kind=upload.kind)
     with upload.file.open("rb") as handle:
         is_workbook = handle.read(2) == b"PK"
@@ -75,22 +223,22 @@ def upload_validate(*, upload_id: int) -> ReturnUpload | None:
             raw = handle
             while isinstance(raw, File):
                 raw = raw.file
-            return _validate_in_chunks(upload, raw, ctx)
+            return _validate_in_chunks(attempt, raw, ctx)
         content = handle.read()
     try:
         raw = read_return(upload.original_name, content, ctx)
     except ReturnRejected as rejected:
-        return _finish_validation(upload, errors=rejected.issues, warnings=[], rows=None)
+        return _finish_or_superseded(attempt, errors=rejected.issues, warnings=[], rows=None)
     if upload.kind == ReturnUpload.Kind.HISTORY:
         ctx = _open_history_periods(ctx, raw)
-    _progress(upload, "Checking every row", 40)
+    _progress(attempt, "Checking every row", 40)
     result = validate_return(raw, ctx)
     errors = result.errors
     if upload.kind == ReturnUpload.Kind.QUARTERLY:
         errors = [*errors, *_unexpected(result.rows, ctx)]
     rows = result.rows if not errors else None
-    return _finish_validation(
-        upload,
+    return _finish_or_superseded(
+        attempt,
         errors=errors,
         warnings=result.warnings,
         rows=rows,
@@ -132,7 +280,7 @@ class _ChunkedCheck:
         self.warnings.add([i for i in fresh if i.severity != "error"])
 
 
-def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> ReturnUpload:
+def _validate_in_chunks(attempt: _Attempt, handle, ctx: ReturnContext) -> ReturnUpload:
     """Validate and stage a large CSV chunk by chunk, all or nothing.
 
     1. Each chunk (the header repeated) is read and validated exactly as a whole file is, its
@@ -143,30 +291,14 @@ def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> Ret
        staging table; after any error anywhere the staged rows are removed, so nothing from
        the file is kept.
     """
+    upload = attempt.upload
     found = _ChunkedCheck()
     writer = BackgroundCopy.where_useful()
     try:
-        _check_and_stage_chunks(upload, handle, ctx, found, writer)
-    except Exception:
+        _check_and_stage_chunks(attempt, handle, ctx, found, writer)
+    except BaseException:
         if writer is not None:
             writer.close(raise_error=False)
-        # Nothing of a file that could not be checked is kept, and the uploader is told.
-        ReturnRow.objects.filter(upload=upload).delete()
-        failure = Issue(
-            row=None,
-            column=None,
-            value="",
-            message="The file could not be checked because of a fault in the service; nothing "
-            "from it was stored. Ask an administrator to look at the service's log.",
-            code="internal_error",
-        )
-        ReturnUpload.objects.filter(pk=upload.pk).update(
-            state=State.VALIDATION_FAILED,
-            stage="Could not be checked",
-            percent=100,
-            error_count=1,
-            issues=_issue_dicts([failure]),
-        )
         raise
     if writer is not None:
         writer.close()  # every staged chunk is written before it is checked or removed
@@ -176,10 +308,10 @@ def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> Ret
     if not errors.count and found.staged.repeated:
         errors.add(staged_duplicate_issues(upload=upload))
     if errors.count:
-        # All or nothing: the staged rows of a failed file are removed.
-        ReturnRow.objects.filter(upload=upload).delete()
-        return _finish_validation(
-            upload, errors=errors, warnings=found.warnings, rows=None, row_count=found.records
+        # All or nothing: the staged rows of a failed file, and what they created, go.
+        staged_discard(upload=upload, ids=attempt.ids)
+        return _finish_or_superseded(
+            attempt, errors=errors, warnings=found.warnings, rows=None, row_count=found.records
         )
     upload.places.set(Place.objects.filter(code__in=found.place_codes))
     if fast_path():
@@ -187,8 +319,8 @@ def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> Ret
         # million rows just copied in are estimated as a few thousand.
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE kpis_returnrow (upload_id, series_id, period_id)")
-    return _finish_validation(
-        upload,
+    return _finish_or_superseded(
+        attempt,
         errors=errors,
         warnings=found.warnings,
         rows=pd.DataFrame(),
@@ -198,9 +330,9 @@ def _validate_in_chunks(upload: ReturnUpload, handle, ctx: ReturnContext) -> Ret
     )
 
 
-def _check_and_stage_chunks(upload, handle, ctx, found: _ChunkedCheck, writer) -> None:
+def _check_and_stage_chunks(attempt: _Attempt, handle, ctx, found: _ChunkedCheck, writer):
+    upload, ids = attempt.upload, attempt.ids
     chunks = csv_chunks(handle, settings.RETURN_CHUNK_ROWS)
-    ids = StagingIds()
     prefix = next(chunks)
     header_lines = prefix.count(b"\n")
     for chunk in chunks:
@@ -243,30 +375,24 @@ def _check_and_stage_chunks(upload, handle, ctx, found: _ChunkedCheck, writer) -
         found.records += raw.data_rows
         # Each chunk commits, so the upload page sees the progress as it happens.
         done = found.records
-        _progress(upload, f"Checked {done:,} rows", min(90, 10 + done * 80 // ctx.max_rows))
+        _progress(attempt, f"Checked {done:,} rows", min(90, 10 + done * 80 // ctx.max_rows))
 
 
 def _no_data(upload: ReturnUpload) -> Issue:
-    return Issue(
-        row=None,
-        column=None,
-        value="",
-        message=f"'{upload.original_name}' has a header but no data rows; expected at least one "
+    return _file_issue(
+        "no_data",
+        f"'{upload.original_name}' has a header but no data rows; expected at least one "
         "row of figures.",
-        code="no_data",
     )
 
 
 def _too_many_rows(upload: ReturnUpload, ctx: ReturnContext) -> Issue:
-    return Issue(
-        row=None,
-        column=None,
-        value="",
-        message=(
+    return _file_issue(
+        "too_many_rows",
+        (
             f"'{upload.original_name}' has more than {ctx.max_rows:,} data rows; the largest "
             f"accepted is {ctx.max_rows:,}. Split it into smaller returns."
         ),
-        code="too_many_rows",
     )
 
 
@@ -299,31 +425,51 @@ def _counted(issues: list[Issue] | IssueTally) -> tuple[int, list[Issue]]:
     return len(issues), issues
 
 
+def _finish_or_superseded(attempt: _Attempt, **outcome) -> ReturnUpload:
+    """Record the outcome; should the upload have been withdrawn (or taken over) meanwhile,
+    it is left as it is and this attempt's staged rows are removed."""
+    try:
+        return _finish_validation(attempt, **outcome)
+    except _Superseded:
+        if not ReturnUpload.objects.filter(
+            pk=attempt.upload.pk, validation_attempts__gt=attempt.number
+        ).exists():
+            staged_discard(upload=attempt.upload, ids=attempt.ids)
+        return ReturnUpload.objects.get(pk=attempt.upload.pk)
+
+
 @transaction.atomic
 def _finish_validation(
-    upload, *, errors, warnings, rows, template_version="", row_count=0, staged=False
-):
+    attempt: _Attempt, *, errors, warnings, rows, template_version="", row_count=0, staged=False
+) -> ReturnUpload:
+    """One conditional update to the final state, only while this attempt holds the upload
+    (rows staged here roll back with it otherwise)."""
+    upload = attempt.upload
     error_count, errors = _counted(errors)
     warning_count, warnings = _counted(warnings)
     if error_count or rows is None:
-        upload.state = State.VALIDATION_FAILED
+        state = State.VALIDATION_FAILED
     else:
         if not staged:
-            _progress(upload, "Staging the values", 70)
-            stage_rows(upload, rows)
-        upload.state = State.VALIDATED
-    upload.stage = "Finished"
-    upload.percent = 100
-    upload.error_count = error_count
-    upload.warning_count = warning_count
-    upload.issues = _issue_dicts([*errors, *warnings])
-    upload.template_version = template_version
-    upload.row_count = row_count
-    upload.save()
+            _progress(attempt, "Staging the values", 70)
+            stage_rows(upload, rows, ids=attempt.ids)
+        state = State.VALIDATED
+    outcome = {
+        "state": state,
+        "stage": "Finished",
+        "percent": 100,
+        "error_count": error_count,
+        "warning_count": warning_count,
+        "issues": _issue_dicts([*errors, *warnings]),
+        "template_version": template_version,
+        "row_count": row_count,
+    }
+    if not attempt.mine().update(**outcome):
+        raise _Superseded
     audit(
         action=AuditEvent.Action.VALIDATED,
         upload=upload,
         errors=error_count,
         warnings=warning_count,
     )
-    return upload
+    return ReturnUpload.objects.get(pk=upload.pk)

@@ -124,6 +124,13 @@ RETURN_DUE_DAYS = env.int("SETSET_RETURN_DUE_DAYS", default=45)
 RETURN_LOCK_DAYS = env.int("SETSET_RETURN_LOCK_DAYS", default=75)
 # Days before the due date that reminders start.
 RETURN_REMINDER_DAYS = env.int("SETSET_RETURN_REMINDER_DAYS", default=14)
+# A validation attempt that has shown no sign of life for this many seconds (its worker died:
+# a deploy, an out-of-memory kill) is taken over by the next attempt.
+RETURN_CLAIM_TIMEOUT = env.int("SETSET_RETURN_CLAIM_TIMEOUT", default=300)
+# The periodic sweep requeues an upload received or validating but silent for this long, up to
+# RETURN_MAX_ATTEMPTS attempts in all, then ends it failed with the reason.
+RETURN_STUCK_AFTER = env.int("SETSET_RETURN_STUCK_AFTER", default=900)
+RETURN_MAX_ATTEMPTS = env.int("SETSET_RETURN_MAX_ATTEMPTS", default=3)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -135,7 +142,10 @@ REST_FRAMEWORK = {
 # Celery. With no broker configured, jobs still run in a separate worker process through
 # Celery's filesystem transport, so job progress behaves as it does in production.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
-CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+# Redis hands an unacknowledged task (its worker died) to another worker after this many
+# seconds: longer than any task should run, or a slow task would be run twice.
+REDIS_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = dict(REDIS_TRANSPORT_OPTIONS)
 if CELERY_BROKER_URL == "filesystem://":
     _queue_dir = VAR_DIR / "celery"
     for _folder in ("queue", "processed", "control"):
@@ -175,6 +185,11 @@ CELERY_BEAT_SCHEDULE = {
     "return-reminders-daily": {
         "task": "kpis.tasks.reminders_send_task",
         "schedule": crontab(hour=8, minute=0),
+    },
+    # Requeue (or fail, after too many attempts) uploads whose validation stopped silently.
+    "returns-sweep-stuck": {
+        "task": "kpis.tasks.uploads_sweep_stuck_task",
+        "schedule": 300.0,
     },
     # Pick up any series marked dirty whose enqueued job was lost.
     "progress-recompute-dirty": {

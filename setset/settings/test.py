@@ -1,7 +1,7 @@
 """Test settings: real PostgreSQL and Redis, fast password hashing, in-memory e-mail."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import REDIS_TRANSPORT_OPTIONS, env
 
 SECRET_KEY = "test-only-key"
 DEBUG = False
@@ -9,13 +9,22 @@ DATABASES = {
     "default": env.db("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/setset"),
 }
 CELERY_BROKER_URL = env("TEST_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
-CELERY_BROKER_TRANSPORT_OPTIONS = {}
+CELERY_BROKER_TRANSPORT_OPTIONS = dict(REDIS_TRANSPORT_OPTIONS)
 # Unit tests run tasks in-process; the integration tests start a real worker on Redis.
-CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_ALWAYS_EAGER = env.bool("SETSET_TEST_TASKS_EAGER", default=True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEMO_ACCOUNTS_ALLOWED = True
+# Uploads live in memory, unless a test shares them with a worker in another process.
+_SHARED_MEDIA = env("SETSET_TEST_MEDIA_ROOT", default="")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    "default": (
+        {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": _SHARED_MEDIA},
+        }
+        if _SHARED_MEDIA
+        else {"BACKEND": "django.core.files.storage.InMemoryStorage"}
+    ),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
