@@ -23,7 +23,7 @@ from kpis.services.returns import (
     upload_submit,
     upload_withdraw,
 )
-from strategy.access import Action
+from strategy.access import Action, user_can
 
 from .access import require
 
@@ -31,6 +31,14 @@ from .access import require
 class UploadForm(forms.Form):
     file = forms.FileField(label="Return file (CSV or XLSX)")
     kind = forms.ChoiceField(choices=ReturnUpload.Kind.choices, initial="quarterly")
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not user_can(user, Action.UPLOAD_HISTORY):
+            # Offer only what this user may upload.
+            self.fields["kind"].choices = [
+                (ReturnUpload.Kind.QUARTERLY.value, ReturnUpload.Kind.QUARTERLY.label)
+            ]
 
 
 def _require_uploader(request):
@@ -45,7 +53,7 @@ def _require_uploader(request):
 @login_required
 def returns_home(request):
     _require_uploader(request)
-    form = UploadForm(request.POST or None, request.FILES or None)
+    form = UploadForm(request.POST or None, request.FILES or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         uploaded = form.cleaned_data["file"]
         try:

@@ -51,6 +51,8 @@ def test_completeness_downloads_as_csv_for_the_group_only(client, people):
     refused = client.get(reverse("reporting:completeness-csv"), {"period": "2023-24"})
     assert refused.status_code == 403
     client.force_login(people["sig"])
+    page = client.get(reverse("reporting:completeness"), {"period": "2023-24"}).content.decode()
+    assert f'href="{reverse("reporting:completeness-csv")}?period=2023-24"' in page
     response = client.get(reverse("reporting:completeness-csv"), {"period": "2023-24"})
     assert response.status_code == 200 and response["Content-Type"] == "text/csv"
     rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
@@ -77,3 +79,10 @@ def test_the_withdraw_button_shows_exactly_when_the_service_allows(client, peopl
     client.post(reverse("reporting:return-withdraw", args=[upload.pk]), {"reason": "duplicate"})
     upload.refresh_from_db()
     assert upload.state == "withdrawn"
+
+
+def test_the_upload_form_offers_history_loads_only_to_those_who_may_make_them(client, people):
+    for who, kinds in (("lead", ["quarterly"]), ("sig", ["quarterly", "history"])):
+        client.force_login(people[who])
+        form = client.get(reverse("reporting:returns")).context["form"]
+        assert [value for value, _ in form.fields["kind"].choices] == kinds, who
