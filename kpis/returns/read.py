@@ -53,6 +53,10 @@ ZIP_ERRORS = (
 )
 # A decompressed workbook may be this many times the upload limit before it is refused.
 UNZIPPED_FACTOR = 30
+# Columns of a worksheet read: the template's nine and room for a few of a lead's own notes.
+MAX_SHEET_COLUMNS = 40
+# Blank rows a sheet may hold beyond its row limit (spreadsheets often carry trailing ones).
+MAX_BLANK_ROWS = 10_000
 
 _VERSION_LINE = re.compile(r'^\ufeff?"?#\s*template_version\s*[=:]\s*([^,"\s]+)', re.I)
 
@@ -460,6 +464,20 @@ def _zip_checks(name: str, archive: zipfile.ZipFile, ctx: ReturnContext) -> list
                 "external_links",
             )
         )
+    for original in sorted(o for lower, o in names.items() if _is_worksheet(lower)):
+        if (far := _cell_beyond_margin(archive, original)) is not None:
+            issues.append(
+                Issue(
+                    None,
+                    None,
+                    far,
+                    f"'{name}' has a cell in column {far.rstrip('0123456789')} "
+                    f"({original.rsplit('/', 1)[-1]}, cell {far}); a return holds only the "
+                    f"template's columns, up to column {_letter(MAX_SHEET_COLUMNS)}. Delete the "
+                    "columns to the right of the return's own and upload it again.",
+                    "cells_beyond_template",
+                )
+            )
     for original in sorted(o for lower, o in names.items() if lower.startswith("xl/embeddings/")):
         issues.append(
             Issue(
@@ -472,6 +490,27 @@ def _zip_checks(name: str, archive: zipfile.ZipFile, ctx: ReturnContext) -> list
             )
         )
     return issues
+
+
+def _is_worksheet(part: str) -> bool:
+    return part.startswith("xl/worksheets/") and part.endswith(".xml")
+
+
+# A cell reference past column AN (the 40th): AO-AZ, BA-ZZ, or any three-letter column.
+_FAR_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="((?:A[O-Z]|[B-Z][A-Z]|[A-Z]{3})[0-9]+)"')
+
+
+def _cell_beyond_margin(archive: zipfile.ZipFile, part: str) -> str | None:
+    """The first cell of a worksheet part beyond the columns a return may use, if any, found by
+    streaming the part's XML (so a sheet is never held whole to look)."""
+    tail = b""
+    with archive.open(part) as stream:
+        while piece := stream.read(1 << 20):
+            window = tail + piece
+            if found := _FAR_CELL.search(window):
+                return found.group(1).decode("ascii")
+            tail = window[-256:]  # a reference split across two pieces
+    return None
 
 
 def _open_zip(name: str, content: bytes) -> zipfile.ZipFile:
@@ -713,7 +752,16 @@ def _sheet_cells(name: str, sheet, ctx: ReturnContext):
     number_positions: set[int] = set()
     period_position = None
     data_rows = 0
-    for row_number, cells in enumerate(sheet.iter_rows(), start=1):
+    rows_after_header = 0
+    # Only the template's columns and a margin are read: a cell far to the right (column XFD)
+    # would otherwise have every row padded to 16,384 cells.
+    for row_number, cells in enumerate(sheet.iter_rows(max_col=MAX_SHEET_COLUMNS), start=1):
+        if table:
+            # Blank rows count towards the limit too, so a sheet of millions of empty or
+            # whitespace rows is refused at the limit rather than read to its end.
+            rows_after_header += 1
+            if rows_after_header > ctx.max_rows + MAX_BLANK_ROWS:
+                raise _too_many_rows(name, ctx)
         values = [_cell_text(getattr(cell, "value", None)) for cell in cells]
         while values and not values[-1].strip():
             values.pop()
@@ -772,12 +820,13 @@ def _formula_cells(name: str, content: bytes, title: str, ctx) -> dict[tuple[int
     try:
         sheet = workbook[title]
         sheet.reset_dimensions()
-        for row_number, cells in enumerate(sheet.iter_rows(), start=1):
+        rows = sheet.iter_rows(max_col=MAX_SHEET_COLUMNS)
+        for row_number, cells in enumerate(rows, start=1):
             for position, cell in enumerate(cells):
                 if getattr(cell, "data_type", None) == "f":
                     text = str(cell.value or "").lstrip("=")
                     found[(row_number, position)] = text
-            if row_number > ctx.max_rows + 10_000:
+            if row_number > ctx.max_rows + MAX_BLANK_ROWS:
                 break
     except Exception as error:  # noqa: BLE001 - damaged sheet XML surfaces as many kinds
         raise _damaged_sheet(name, error) from None

@@ -60,6 +60,7 @@ ISSUE_CODES = {
     "file_too_large": "the upload (or the unzipped workbook) is over the size limit",
     "empty_file": "the upload is empty",
     "control_character": "a cell holds a control character, such as a NUL byte",
+    "cells_beyond_template": "a worksheet has cells beyond the template's columns",
     "unsupported_file_type": "not a CSV or XLSX by content (PDF, .xls, .ods, Word, HTML, binary)",
     "encoding": "a CSV that is not UTF-8 (Windows-1252, UTF-16)",
     "xlsx_damaged": "a zip/XLSX that cannot be opened (truncated, corrupt)",
