@@ -701,6 +701,7 @@ class AuditEvent(models.Model):
     class Action(models.TextChoices):
         UPLOAD = "upload", "Uploaded a return"
         VALIDATED = "validated", "Validation finished"
+        PERSON_LEVEL_DELETED = "person_level_deleted", "Deleted a file holding person-level data"
         SUBMIT = "submit", "Submitted a return"
         SEND_BACK = "send_back", "Sent a return back"
         APPROVE = "approve", "Approved a return"

@@ -72,6 +72,7 @@ ISSUE_CODES = {
     "duplicate_column": "a column appears twice in the header",
     "person_level_column": "a header that means person-level data (NHS number, date of birth...)",
     "person_level_value": "a cell holding a valid NHS number or a UK postcode",
+    "person_level_deleted": "the file held person-level data, so the service deleted it",
     "no_data": "no header or no data rows",
     "too_many_rows": "more data rows than allowed",
     # Errors: the return cannot be accepted until they are corrected.
@@ -201,3 +202,7 @@ class ReturnRejected(Exception):
     def __init__(self, issues: list[Issue]):
         self.issues = list(issues)
         super().__init__("; ".join(issue.message for issue in self.issues[:5]))
+
+
+# Issues that mean a file holds person-level data: such a file is deleted, not kept.
+PERSON_LEVEL_CODES = frozenset({"person_level_column", "person_level_value"})

@@ -25,7 +25,7 @@ from ..bulk.staging import StagedValues, StagingIds, stage_rows, staged_discard
 from ..models import AuditEvent, ReturnRow, ReturnUpload
 from ..returns.chunks import IssueTally, csv_chunks
 from ..returns.read import RawReturn, read_return
-from ..returns.spec import Issue, ReturnContext, ReturnRejected
+from ..returns.spec import PERSON_LEVEL_CODES, Issue, ReturnContext, ReturnRejected
 from ..returns.validate import validate_return
 from ..selectors.returns import return_context, staged_duplicate_issues
 from .audit import audit
@@ -464,6 +464,10 @@ def _finish_validation(
         "template_version": template_version,
         "row_count": row_count,
     }
+    person_level = sorted({i.code for i in errors} & PERSON_LEVEL_CODES)
+    if person_level:
+        outcome["issues"] = _issue_dicts([_deleted_notice(), *errors, *warnings])
+        outcome["file"] = ""
     if not attempt.mine().update(**outcome):
         raise _Superseded
     audit(
@@ -472,4 +476,30 @@ def _finish_validation(
         errors=error_count,
         warnings=warning_count,
     )
+    if person_level:
+        _person_level_file_delete(upload, reasons=person_level)
     return ReturnUpload.objects.get(pk=upload.pk)
+
+
+def _deleted_notice() -> Issue:
+    return _file_issue(
+        "person_level_deleted",
+        "This file holds person-level data, so the service has deleted it: returns hold "
+        "aggregate figures only. Nothing from it was stored; the audit log keeps only its "
+        "checksum, who uploaded it and why it was refused. Remove the personal details and "
+        "upload the figures again.",
+    )
+
+
+def _person_level_file_delete(upload: ReturnUpload, *, reasons: list[str]) -> None:
+    """The file's bytes go once the refusal commits; its checksum, uploader and the reason
+    stay in the audit log."""
+    stored_name = upload.file.name
+    audit(
+        action=AuditEvent.Action.PERSON_LEVEL_DELETED,
+        actor=upload.uploaded_by,
+        upload=upload,
+        checksum=upload.checksum,
+        reasons=reasons,
+    )
+    transaction.on_commit(lambda: upload.file.storage.delete(stored_name))

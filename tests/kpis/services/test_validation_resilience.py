@@ -207,3 +207,34 @@ def test_a_return_withdrawn_while_it_is_checked_stays_withdrawn(chunking_admin, 
     assert (upload.state, upload.decision_reason) == (State.WITHDRAWN, "sent the wrong file")
     assert not ReturnRow.objects.filter(upload=upload).exists()
     assert not AuditEvent.objects.filter(upload=upload, action="validated").exists()
+
+
+def test_a_person_level_file_is_deleted_and_only_its_trace_kept(
+    sig, catalogue_data, django_capture_on_commit_callbacks
+):
+    # 9434765919 is a valid NHS number: 9x10+4x9+3x8+4x7+7x6+6x5+5x4+9x3+1x2 = 299, 299 mod 11
+    # = 2, and 11 - 2 = 9, its check digit.
+    body = HISTORY_HEADER + "MHST-PUPIL-COVERAGE,southend,2019-20,,30,60,50,,9434765919\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        upload, _ = upload_create(
+            user=sig, filename="names.csv", content=body.encode(), kind="history"
+        )
+        stored_name = upload.file.name
+        upload_validate(upload_id=upload.pk)
+    upload.refresh_from_db()
+    assert upload.state == State.VALIDATION_FAILED
+    assert upload.file.name == "" and not default_storage.exists(stored_name)
+    codes = [issue["code"] for issue in upload.issues]
+    assert codes[0] == "person_level_deleted" and "person_level_value" in codes
+    assert all("9434765919" not in str(issue) for issue in upload.issues)
+    trace = AuditEvent.objects.get(upload=upload, action="person_level_deleted")
+    assert trace.actor == sig
+    assert trace.detail == {"checksum": upload.checksum, "reasons": ["person_level_value"]}
+
+
+def test_a_file_refused_for_other_reasons_is_kept_for_its_uploader(sig, catalogue_data):
+    body = HISTORY_HEADER + "MHST-PUPIL-COVERAGE,nowhere,2019-20,,30,60,50,,\n"
+    upload = history(sig, body)
+    assert upload.state == State.VALIDATION_FAILED
+    assert upload.file.name and default_storage.exists(upload.file.name)
+    assert not AuditEvent.objects.filter(upload=upload, action="person_level_deleted").exists()
