@@ -105,7 +105,55 @@ PERSON_LEVEL_HEADERS = frozenset(
         "mrn",
     }
 )
-_PERSON_LEVEL_FRAGMENTS = ("nhsnumber", "nhsno", "dateofbirth", "postcode", "patientname")
+_PERSON_LEVEL_FRAGMENTS = (
+    "nhsnumber",
+    "nhsno",
+    "dateofbirth",
+    "birthdate",
+    "postcode",
+    "patientname",
+    "nationalinsurance",
+    "emailaddress",
+    "phonenumber",
+    "telephone",
+)
+# Words of a header that name an identifier on their own, or with a word for a person.
+_IDENTIFIER_WORDS = frozenset({"email", "mail", "phone", "telephone", "mobile", "tel", "address"})
+_NUMBER_WORDS = frozenset({"number", "no", "num", "id", "identifier", "ref", "reference"})
+_PERSON_WORDS = frozenset(
+    {"client", "patient", "person", "pupil", "resident", "user", "child", "customer", "individual"}
+)
+_NAME_WORDS = frozenset({"name", "names", "forename", "surname", "initials"})
+
+
+def looks_person_level(header: str) -> bool:
+    """Whether a column header names person-level data: NHS, CHI or National Insurance numbers,
+    dates of birth, names, addresses, postcodes, e-mail addresses, telephone numbers, or a
+    person's local id ("Client name", "NI number", "D.O.B (dd/mm/yyyy)", "Service user ID")."""
+    squashed = _squash(header)
+    if squashed in PERSON_LEVEL_HEADERS or any(f in squashed for f in _PERSON_LEVEL_FRAGMENTS):
+        return True
+    if squashed.startswith("dob"):  # D.O.B, DOB (dd/mm/yyyy)
+        return True
+    words = re.findall(r"[a-z0-9]+", str(header).lower().replace("e-mail", "email"))
+    found = set(words)
+    numbered = bool(found & _NUMBER_WORDS)
+    if found & _IDENTIFIER_WORDS or "dob" in found:
+        return True
+    if numbered and found & {"nhs", "chi", "ni", "nino", "hospital", "mrn"}:
+        return True
+    if found & _PERSON_WORDS and (numbered or found & _NAME_WORDS):
+        return True
+    # A name with nothing to say whose: "Name", "Full name", "First name", "Given name".
+    return bool(found & _NAME_WORDS) and found <= _NAME_WORDS | {
+        "full",
+        "first",
+        "last",
+        "given",
+        "family",
+        "middle",
+    }
+
 
 _NHS_NUMBER = r"^[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}$"
 # The UK postcode shapes (outward code, optional space, inward code), as in BS 7666; matched
@@ -885,8 +933,7 @@ def _header_issues(name: str, header: list[str], header_row: int) -> list[Issue]
             else:
                 seen[key] = position
             continue
-        squashed = _squash(text)
-        if squashed in PERSON_LEVEL_HEADERS or any(f in squashed for f in _PERSON_LEVEL_FRAGMENTS):
+        if looks_person_level(text):
             issues.append(
                 Issue(
                     header_row,
