@@ -155,13 +155,21 @@ def looks_person_level(header: str) -> bool:
     }
 
 
-_NHS_NUMBER = r"^[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}$"
+# Ten digits, spaced 3-3-4 or not, as a cell of their own or inside text (not within a longer
+# run of digits).
+_NHS_NUMBER_INSIDE = r"[0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4}"
+_NHS_NUMBER_RUN = re.compile(r"(?<![0-9])([0-9]{3}[ -]?[0-9]{3}[ -]?[0-9]{4})(?![0-9])")
+_EMAIL = r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}"
+# UK telephone numbers: +44 or 0, then ten digits (or nine), spaced as people write them.
+_UK_PHONE = r"(?:^|[^0-9])(?:\+44 ?\(?0?\)? ?|0)(?:[0-9][ -]?){9,10}(?:[^0-9]|$)"
 # The UK postcode shapes (outward code, optional space, inward code), as in BS 7666; matched
 # ignoring case.
-_POSTCODE = (
-    r"^(?:GIR ?0AA|[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]"
-    r"|[A-HK-Y][0-9][ABEHMNPRV-Y]) ?[0-9][ABD-HJLNP-UW-Z]{2})$"
+_POSTCODE_SHAPE = (
+    r"(?:GIR ?0AA|[A-PR-UWYZ](?:[0-9]{1,2}|[A-HK-Y][0-9]{1,2}|[0-9][A-HJKPSTUW]"
+    r"|[A-HK-Y][0-9][ABEHMNPRV-Y]) ?[0-9][ABD-HJLNP-UW-Z]{2})"
 )
+_POSTCODE = f"^{_POSTCODE_SHAPE}$"
+_POSTCODE_INSIDE = f"(?:^|[^A-Za-z0-9]){_POSTCODE_SHAPE}(?:[^A-Za-z0-9]|$)"
 
 
 @dataclass
@@ -984,23 +992,39 @@ def _nhs_valid(digits: list[str]) -> np.ndarray:
     return (check != 10) & (check == matrix[:, 9])
 
 
-def _identifiers(uniques: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Masks over distinct values: valid NHS numbers, UK postcodes. Arrow matches the shapes
-    over the whole array at once, on each value's ASCII form."""
+def _identifiers(uniques: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Masks over distinct values, one for each of ``IDENTIFIER_KINDS``: a valid NHS number or
+    a UK postcode as the whole cell or inside its text, an e-mail address, a UK telephone
+    number. Arrow matches the shapes over the whole array at once, on each value's ASCII form;
+    only values that hold a candidate are looked at one by one."""
     texts = _ascii_forms(uniques)
     lengths = pc.utf8_length(texts).to_numpy(zero_copy_only=False)
     nhs = np.zeros(len(texts), dtype=bool)
-    maybe = np.flatnonzero((lengths >= 10) & (lengths <= 12))
+    maybe = np.flatnonzero(lengths >= 10)
     if len(maybe):
-        maybe = maybe[_matches(texts.take(maybe), _NHS_NUMBER)]
+        maybe = maybe[_matches(texts.take(maybe), _NHS_NUMBER_INSIDE)]
     if len(maybe):
-        digits = pc.replace_substring_regex(texts.take(maybe), "[ -]", "").to_pylist()
-        nhs[maybe] = _nhs_valid(digits)
+        nhs[maybe] = [_holds_nhs_number(text) for text in texts.take(maybe).to_pylist()]
     postcode = np.zeros(len(texts), dtype=bool)
     maybe = np.flatnonzero((lengths >= 5) & (lengths <= 8))
     if len(maybe):
         postcode[maybe] = _matches(texts.take(maybe), _POSTCODE, ignore_case=True)
-    return nhs, postcode
+    maybe = np.flatnonzero(lengths > 8)
+    if len(maybe):
+        # Inside text, written as postcodes are (upper case, between words).
+        postcode[maybe] |= _matches(texts.take(maybe), _POSTCODE_INSIDE)
+    email = _matches(texts, _EMAIL) if len(texts) else np.zeros(0, dtype=bool)
+    phone = _matches(texts, _UK_PHONE) if len(texts) else np.zeros(0, dtype=bool)
+    return nhs, postcode, email, phone
+
+
+IDENTIFIER_KINDS = ("an NHS number", "a UK postcode", "an e-mail address", "a telephone number")
+
+
+def _holds_nhs_number(text: str) -> bool:
+    """Whether any run of ten digits (spaced 3-3-4 or not) in the text passes modulus 11."""
+    candidates = [re.sub(r"[ -]", "", found.group(1)) for found in _NHS_NUMBER_RUN.finditer(text)]
+    return bool(candidates) and bool(_nhs_valid(candidates).any())
 
 
 def _ascii_forms(uniques: np.ndarray) -> pa.Array:
@@ -1061,9 +1085,7 @@ def _build(
     for position, (codes, uniques) in factored.items():
         column = _normal(header[position]) if position < len(header) else ""
         column = column or _letter(position)
-        for mask, what in zip(
-            _identifiers(uniques), ("an NHS number", "a UK postcode"), strict=True
-        ):
+        for mask, what in zip(_identifiers(uniques), IDENTIFIER_KINDS, strict=True):
             if not mask.any():
                 continue
             hit = mask[codes] & keep

@@ -53,3 +53,40 @@ def test_person_level_headers_are_refused(header):
 @pytest.mark.parametrize("header", AGGREGATE)
 def test_headers_of_aggregate_returns_are_not_taken_for_person_level(header):
     assert "person_level_column" not in header_codes(header)
+
+
+# 9434765919 is a valid NHS number: 9x10+4x9+3x8+4x7+7x6+6x5+5x4+9x3+1x2 = 299, 299 mod 11 = 2,
+# 11 - 2 = 9, its check digit. 9434765910 fails the check.
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "Seen as 943 476 5919 at clinic",
+        "patient 9434765919",
+        "moved to SS1 2AB last month",
+        "ask j.smith@example.nhs.uk",
+        "call 01702 123456",
+        "mobile +44 7700 900123",
+    ],
+)
+def test_identifiers_inside_a_comment_are_refused_and_not_echoed(comment):
+    content = csv_bytes([data_row(comment=comment)])
+    with pytest.raises(ReturnRejected) as refused:
+        read_return("r.csv", content, make_ctx())
+    (issue,) = [i for i in refused.value.issues if i.code == "person_level_value"]
+    assert (issue.row, issue.column) == (2, "comment")
+    assert issue.value == comment[:3] + "\u2026" and comment not in issue.message
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "Q2 2023 rose after the new service opened",
+        "ref 9434765910",  # ten digits failing modulus 11
+        "code 19434765919 is a longer run of digits",
+        "45 of 60 seen within two weeks",
+        "see the 2023-24 report",
+    ],
+)
+def test_comments_without_identifiers_pass_the_screen(comment):
+    raw = read_return("r.csv", csv_bytes([data_row(comment=comment)]), make_ctx())
+    assert raw.frame.loc[0, "comment"] == comment
