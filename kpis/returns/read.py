@@ -689,6 +689,8 @@ def _read_xlsx(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
         version = _xlsx_version(workbook)
         table, percent, dates, formulas_possible = _sheet_cells(name, sheet, ctx)
         sheet_title = sheet.title
+        if personal := _identifiers_on_other_sheets(workbook, sheet, ctx):
+            raise ReturnRejected(personal)
     except ReturnRejected:
         raise
     except Exception as error:  # noqa: BLE001 - damaged sheet XML surfaces as many kinds
@@ -777,6 +779,44 @@ def _read_xlsx(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
             )
         )
     return raw
+
+
+def _identifiers_on_other_sheets(workbook, data_sheet, ctx: ReturnContext) -> list[Issue]:
+    """The person-level screen over every other sheet, hidden ones too: each distinct cell
+    text is matched once, and a hit is named by sheet, column and row, its value masked."""
+    issues: list[Issue] = []
+    for sheet in workbook.worksheets:
+        if sheet.title == data_sheet.title:
+            continue
+        sheet.reset_dimensions()
+        first_seen: dict[str, tuple[int, int]] = {}
+        rows = sheet.iter_rows(max_col=MAX_SHEET_COLUMNS, values_only=True)
+        for row_number, values in enumerate(rows, start=1):
+            if row_number > ctx.max_rows + MAX_BLANK_ROWS:
+                break
+            for position, value in enumerate(values):
+                if value is not None and (text := _cell_text(value).strip()):
+                    first_seen.setdefault(text, (row_number, position))
+        if not first_seen:
+            continue
+        texts = np.array(list(first_seen), dtype=object)
+        for mask, what in zip(_identifiers(texts), IDENTIFIER_KINDS, strict=True):
+            for text in texts[mask].tolist():
+                row, position = first_seen[text]
+                shown = _mask_identifier(text)
+                column = f"{sheet.title}!{_letter(position)}"
+                issues.append(
+                    Issue(
+                        row,
+                        column,
+                        shown,
+                        f"Sheet '{sheet.title}' (cell {_letter(position)}{row}) holds what looks "
+                        f"like {what} ({shown}); returns hold aggregate figures only, on every "
+                        "sheet, hidden ones included. Remove it and upload again.",
+                        "person_level_value",
+                    )
+                )
+    return sorted(issues, key=lambda issue: (issue.column, issue.row))
 
 
 def _letter(index: int) -> str:

@@ -1,6 +1,8 @@
 """Headers that name person-level data are refused, however the spreadsheet spells them; the
 words returns legitimately carry are not."""
 
+import io
+
 import pytest
 
 from kpis.returns.read import read_return
@@ -90,3 +92,34 @@ def test_identifiers_inside_a_comment_are_refused_and_not_echoed(comment):
 def test_comments_without_identifiers_pass_the_screen(comment):
     raw = read_return("r.csv", csv_bytes([data_row(comment=comment)]), make_ctx())
     assert raw.frame.loc[0, "comment"] == comment
+
+
+def test_identifiers_on_another_sheet_even_a_hidden_one_are_refused():
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    data = workbook.active
+    data.title = "Data"
+    data.append(list(COLUMNS))
+    data.append([data_row()[column] for column in COLUMNS])
+    notes = workbook.create_sheet("Working")
+    notes.sheet_state = "hidden"
+    notes.append(["Client", "Reference"])
+    notes.append(["A. Person", "943 476 5919"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    with pytest.raises(ReturnRejected) as refused:
+        read_return("r.xlsx", buffer.getvalue(), make_ctx())
+    (issue,) = refused.value.issues
+    assert (issue.code, issue.row, issue.column) == ("person_level_value", 2, "Working!B")
+    assert issue.value == "943\u2026" and "943 476 5919" not in issue.message
+
+
+def test_the_services_own_template_passes_the_screen_on_every_sheet():
+    from kpis.returns.template import build_xlsx
+
+    kpi = {"code": "EIP-2WK", "title": "Early intervention in psychosis", "statistic": "proportion"}
+    rows = [{"kpi_code": "EIP-2WK", "place_code": "southend", "period": "2023-24 Q2"}]
+    content = build_xlsx(rows=rows, kpis=[kpi], version="2025.1")
+    raw = read_return("template.xlsx", content, make_ctx())
+    assert raw.data_rows == 1
