@@ -146,24 +146,23 @@ def _found_or_created(model, existing, wanted: int, missing, *, key_of, created:
     return found
 
 
-def staged_discard(*, upload: ReturnUpload, ids: StagingIds | None = None) -> None:
+def staged_discard(*, upload: ReturnUpload, ids: StagingIds) -> None:
     """Take away everything a file that failed left: its staged rows, and the series and
     periods it created that nothing else has come to use since."""
     ReturnRow.objects.filter(upload=upload).delete()
-    if ids is None:
+    referrers = [ReturnRow, Observation, Assessment]
+    _delete_unused(Series, ids.created_series, "series_id", referrers)
+    _delete_unused(Period, ids.created_periods, "period_id", [*referrers, ReportingExpectation])
+
+
+def _delete_unused(model, ids: list[int], column: str, referrers: list) -> None:
+    """Delete these rows of ``model`` that no row of any ``referrers`` refers to by ``column``."""
+    if not ids:
         return
-    if ids.created_series:
-        Series.objects.filter(id__in=ids.created_series).exclude(
-            Exists(ReturnRow.objects.filter(series_id=OuterRef("pk")))
-        ).exclude(Exists(Observation.objects.filter(series_id=OuterRef("pk")))).exclude(
-            Exists(Assessment.objects.filter(series_id=OuterRef("pk")))
-        ).delete()
-    if ids.created_periods:
-        Period.objects.filter(id__in=ids.created_periods).exclude(
-            Exists(ReturnRow.objects.filter(period_id=OuterRef("pk")))
-        ).exclude(Exists(Observation.objects.filter(period_id=OuterRef("pk")))).exclude(
-            Exists(Assessment.objects.filter(period_id=OuterRef("pk")))
-        ).exclude(Exists(ReportingExpectation.objects.filter(period_id=OuterRef("pk")))).delete()
+    unused = model.objects.filter(id__in=ids)
+    for referrer in referrers:
+        unused = unused.exclude(Exists(referrer.objects.filter(**{column: OuterRef("pk")})))
+    unused.delete()
 
 
 STAGED_COLUMNS = [

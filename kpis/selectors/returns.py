@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
-from strategy.access import Action, places_for, user_can, user_can_everywhere
+from strategy.access import Action, places_for, user_can_everywhere
 from strategy.models import Place, User
 
 from ..models import Breakdown, Kpi, ReportingExpectation, ReturnRow, ReturnUpload
@@ -23,22 +23,27 @@ def reportable_place_codes(*, user: User) -> set[str]:
     return set(places_for(user, Action.UPLOAD_RETURN).values_list("code", flat=True))
 
 
-def upload_list_for(*, user: User, limit: int = 200) -> QuerySet[ReturnUpload]:
+def uploads_visible_to(*, user: User) -> QuerySet[ReturnUpload]:
     """Returns a user may see: every return for those who see every place's; otherwise their
     own and their granted places'."""
-    uploads = ReturnUpload.objects.select_related("uploaded_by").order_by("-uploaded_at")
     if user_can_everywhere(user, Action.SEE_RETURNS):
-        return uploads[:limit]
+        return ReturnUpload.objects.all()
     granted = places_for(user, Action.SEE_RETURNS).values("id")
-    return uploads.filter(Q(uploaded_by=user) | Q(places__in=granted)).distinct()[:limit]
+    return ReturnUpload.objects.filter(Q(uploaded_by=user) | Q(places__in=granted)).distinct()
+
+
+def upload_list_for(*, user: User, limit: int = 200) -> QuerySet[ReturnUpload]:
+    """The latest returns a user may see, with who uploaded each."""
+    return (
+        uploads_visible_to(user=user).select_related("uploaded_by").order_by("-uploaded_at")[:limit]
+    )
 
 
 def upload_visible_to(*, user: User, upload: ReturnUpload) -> bool:
     """The uploader, and whoever may see the returns of a place the return holds."""
-    if upload.uploaded_by_id == user.pk or user_can_everywhere(user, Action.SEE_RETURNS):
+    if upload.uploaded_by_id == user.pk:
         return True
-    place_ids = upload.places.values_list("id", flat=True)
-    return any(user_can(user, Action.SEE_RETURNS, place_id) for place_id in place_ids)
+    return uploads_visible_to(user=user).filter(pk=upload.pk).exists()
 
 
 def open_expectations_for(

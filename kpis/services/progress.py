@@ -26,9 +26,7 @@ from .enqueue import progress_recompute_enqueue
 
 NOT_COMPUTED = ("id", "series", "period", "rule_table", "computed_at", "scope", "release")
 ASSESSMENT_FIELDS = [
-    f.name
-    for f in Assessment._meta.get_fields()
-    if f.concrete and f.name not in (*NOT_COMPUTED, "value_status")
+    f.name for f in Assessment._meta.get_fields() if f.concrete and f.name not in NOT_COMPUTED
 ]
 
 
@@ -222,7 +220,7 @@ def _assessments(
     scope: str = Assessment.Scope.INTERNAL,
     release: Release | None = None,
 ):
-    columns = [c for c in [*ASSESSMENT_FIELDS, "value_status"] if c in frame.columns]
+    columns = [c for c in ASSESSMENT_FIELDS if c in frame.columns]
     records = frame[["series", "period", *columns]].astype(object)
     records = records.where(pd.notna(records), None)
     for row in records.itertuples(index=False):

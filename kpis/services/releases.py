@@ -17,20 +17,18 @@ from ..selectors.releases import unreleased_approved
 from .audit import audit
 from .progress import published_assessments_compute
 
+MANAGERS_ONLY = "Only the Strategy Implementation Group manages releases."
 
-def _require(user: User, action: Action) -> None:
+
+def _require(user: User, action: Action, why: str) -> None:
     if not user_can(user, action):
-        raise PermissionDenied(
-            "Only named roles see figures before their release."
-            if action == Action.SEE_PRE_RELEASE
-            else "Only the Strategy Implementation Group manages releases."
-        )
+        raise PermissionDenied(why)
 
 
 @transaction.atomic
 def release_schedule(*, title: str, scheduled_for: datetime, user: User, note: str = "") -> Release:
     """Announce a release in the calendar; it must be announced before it happens."""
-    _require(user, Action.MANAGE_RELEASES)
+    _require(user, Action.MANAGE_RELEASES, MANAGERS_ONLY)
     now = timezone.now()
     if scheduled_for <= now:
         raise ValidationError("A release is announced in advance: schedule it in the future.")
@@ -56,7 +54,7 @@ def release_publish(*, release: Release, user: User | None, now: datetime | None
     if now < release.scheduled_for:
         raise ValidationError("The release is not due yet: publish at the announced time.")
     if user is not None:
-        _require(user, Action.MANAGE_RELEASES)
+        _require(user, Action.MANAGE_RELEASES, MANAGERS_ONLY)
     published = unreleased_approved().update(release=release, published_at=now)
     release.published_at = now
     release.published_by = user
@@ -75,7 +73,7 @@ def releases_publish_due(*, now: datetime | None = None) -> int:
 
 def pre_release_figures(*, user: User, purpose: str) -> QuerySet[Observation]:
     """Approved, unpublished figures for named roles; every access is recorded."""
-    _require(user, Action.SEE_PRE_RELEASE)
+    _require(user, Action.SEE_PRE_RELEASE, "Only named roles see figures before their release.")
     audit(action=AuditEvent.Action.PRE_RELEASE_ACCESS, actor=user, purpose=purpose)
     return unreleased_approved().select_related(
         "series__kpi", "series__place", "series__breakdown", "period"

@@ -25,7 +25,7 @@ from strategy.models import User
 from ..bulk.copy import fast_path
 from ..bulk.ingest import staged_ingest
 from ..models import AuditEvent, ReturnRow, ReturnUpload
-from ..selectors.returns import upload_visible_to
+from ..selectors.returns import uploads_visible_to
 from .audit import audit
 from .enqueue import progress_recompute_enqueue, upload_validate_enqueue
 from .observations import VALUE_COLUMNS, observations_ingest
@@ -73,12 +73,13 @@ def upload_create(
 def _same_file_seen_by(user: User, checksum: str) -> ReturnUpload | None:
     """A live upload of the same bytes that this user may see, if any: never one they may not
     (that would reveal another organisation's file), nor one that failed or was withdrawn."""
-    live = (
-        ReturnUpload.objects.filter(checksum=checksum)
+    return (
+        uploads_visible_to(user=user)
+        .filter(checksum=checksum)
         .exclude(state__in=[State.WITHDRAWN, State.VALIDATION_FAILED])
         .order_by("uploaded_at")
+        .first()
     )
-    return next((u for u in live if upload_visible_to(user=user, upload=u)), None)
 
 
 def _sized_file(content: bytes | IO[bytes]) -> File:
