@@ -1,5 +1,6 @@
 """One assessment per KPI, place and period: intervals, baseline, change, benchmarks, SPC,
-progress to target, and a verdict from the Strategy Implementation Group's rule table.
+progress to target, each period against the threshold standard in force, and a verdict from
+the Strategy Implementation Group's rule table.
 
 Pure module: pandas frames in and out, vectorised over every series at once. The progress
 engine (kpis.services.progress) loads the frames through kpis.selectors and stores the result.
@@ -541,7 +542,98 @@ def _with_projection(out, by_date, due, target, direction, status):
     return status
 
 
-# 8. Assessability and verdicts -------------------------------------------------------------
+# 8. Threshold standards --------------------------------------------------------------------
+
+
+STANDARD_MET = "met"
+STANDARD_NOT_MET = "not_met"
+STANDARD_NOT_SIGNIFICANTLY_DIFFERENT = "not_significantly_different"
+STANDARD_MET_NO_INTERVAL = "met_no_interval"
+STANDARD_NOT_MET_NO_INTERVAL = "not_met_no_interval"
+
+
+def add_standards(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
+    """Each period's value against the threshold standard in force for it, with the words the
+    verdict rules quote: "{standard_shortfall} the standard of {standard_text}" reads "Below
+    the standard of 50%" ("Above" where lower is better)."""
+    out = obs
+    kind = _per_kpi(out, kpis, "target_kind").fillna("")
+    applies_from = pd.to_datetime(_per_kpi(out, kpis, "target_applies_from"))
+    in_force = (
+        (kind == "threshold") & (applies_from.isna() | (out["period_start"] >= applies_from))
+    ).to_numpy()
+    sign = (
+        _per_kpi(out, kpis, "direction")
+        .map({"higher_is_better": 1, "lower_is_better": -1})
+        .astype(float)
+        .to_numpy()
+    )
+    target = _per_kpi(out, kpis, "target_value").astype(float).to_numpy()
+    out["standard_status"] = _compare_with_standard(out, in_force, sign, target)
+    text = out["kpi"].map(_standard_text(kpis)).astype(object).to_numpy()
+    out["standard_text"] = np.where(in_force, text, "").astype(object)
+    out["standard_shortfall"] = np.select(
+        [in_force & (sign > 0), in_force & (sign < 0)], ["Below", "Above"], ""
+    ).astype(object)
+    return out
+
+
+def _compare_with_standard(
+    out: pd.DataFrame, in_force: np.ndarray, direction: np.ndarray, goal: np.ndarray
+) -> np.ndarray:
+    """Each period's value against the threshold standard in force for it, allowing for chance.
+
+    1. No standard in force for the period (none, or its applies_from is after the period
+       starts), no value, or no direction of improvement: "" (nothing to say).
+    2. With a 95% interval: "met" when the whole interval is at or beyond the standard in the
+       improvement direction, "not_met" when the whole interval falls short of it, otherwise
+       "not_significantly_different" (the standard lies inside the interval).
+    3. Without an interval (say a count with no denominator and no published interval), the
+       value itself is compared: "met_no_interval" or "not_met_no_interval".
+    """
+    values = out["value"].to_numpy(float)
+    lower = out["lower95"].to_numpy(float)
+    upper = out["upper95"].to_numpy(float)
+    usable = in_force & ~np.isnan(values) & ~np.isnan(goal) & ~np.isnan(direction)
+    interval = ~np.isnan(lower) & ~np.isnan(upper)
+    # The interval's ends nearest and furthest from the standard's good side.
+    worst = np.where(direction < 0, upper, lower)
+    best = np.where(direction < 0, lower, upper)
+    with np.errstate(invalid="ignore"):
+        all_meet = (worst - goal) * direction >= 0
+        none_meet = (best - goal) * direction < 0
+        value_meets = (values - goal) * direction >= 0
+    status = np.select(
+        [~usable, interval & all_meet, interval & none_meet, interval, value_meets],
+        [
+            "",
+            STANDARD_MET,
+            STANDARD_NOT_MET,
+            STANDARD_NOT_SIGNIFICANTLY_DIFFERENT,
+            STANDARD_MET_NO_INTERVAL,
+        ],
+        STANDARD_NOT_MET_NO_INTERVAL,
+    )
+    return status.astype(object)
+
+
+def _standard_text(kpis: pd.DataFrame) -> pd.Series:
+    """Each KPI's standard as the public reads it in a sentence: "50%", "12 per 100,000"."""
+    words = {}
+    for code, kpi in kpis.iterrows():
+        number, factor = float(kpi["target_value"]), float(kpi["multiplier"])
+        if np.isnan(number):
+            words[code] = ""
+        elif kpi["statistic"] == "proportion" and factor == 100:
+            words[code] = f"{number:,g}%"
+        elif kpi["statistic"] in ("crude_rate", "dsr") and factor not in (1, 100):
+            words[code] = f"{number:,g} per {factor:,g}"
+        else:
+            words[code] = f"{number:,g}"
+    return pd.Series(words, dtype=object)
+
+
+# 9. Assessability and verdicts -------------------------------------------------------------
 
 
 def add_assessability(
@@ -560,16 +652,20 @@ def add_assessability(
     ended = out["place"].map(places["valid_to"]).notna().to_numpy()
     stale = overdue & ~ended
     segment_points = out.groupby(["series", "segment"])["value"].transform("count").to_numpy()
+    # A threshold standard gives something to compare with only in the periods it is in force,
+    # and needs no earlier point: a lone value after a series break is still held to it.
+    judged_by_standard = (out["standard_status"] != "").to_numpy()
     nothing_to_compare = (
         (out["change_category"] == "not_tested").to_numpy()
         & (out["spc_point_type"] == "").to_numpy()
-        & ~(out["target_kind"].isin(["threshold", "value_by_date"])).to_numpy()
+        & ~judged_by_standard
+        & (out["target_kind"] != "value_by_date").to_numpy()
     )
     conditions = [
         out["source_suppressed"].astype(bool).to_numpy(),
         out["value"].isna().to_numpy(),
         stale,
-        (out["segment"] > 0).to_numpy() & (segment_points < 2),
+        (out["segment"] > 0).to_numpy() & (segment_points < 2) & ~judged_by_standard,
         nothing_to_compare,
     ]
     reasons = [
@@ -641,5 +737,6 @@ def assess(
     frame = add_benchmarks(frame, kpis, places)
     frame = add_spc(frame, kpis)
     frame = add_progress(frame, kpis)
+    frame = add_standards(frame, kpis)
     frame = add_assessability(frame, kpis, places, as_of=as_of)
     return apply_rules(frame, rules)

@@ -305,6 +305,25 @@ class Observation(models.Model):
     value = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)
     suppressed = models.BooleanField(default=False, help_text="The source withheld the value.")
     rounded = models.BooleanField(default=False, help_text="The source rounded the counts.")
+    source_value = models.DecimalField(
+        max_digits=20,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        help_text="The figure as the source printed it, where it published one.",
+    )
+    source_value_differs = models.BooleanField(
+        default=False,
+        db_default=False,
+        help_text="The printed figure disagrees with the counts beyond the source's rounding.",
+    )
+    source_comparison = models.CharField(
+        max_length=40,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="The source's own comparison with England (Fingertips: 'Better 95%').",
+    )
     marker = models.CharField(max_length=10, blank=True, help_text="The source's own marker.")
     note = models.TextField(blank=True)
     ci_lower = models.DecimalField(max_digits=20, decimal_places=6, null=True, blank=True)

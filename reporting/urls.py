@@ -15,6 +15,7 @@ urlpatterns = [
     path("audit/", internal.audit_log, name="audit"),
     path("completeness/", internal.completeness_page, name="completeness"),
     path("completeness.csv", internal.completeness_csv, name="completeness-csv"),
+    path("imports/", internal.publication_import_page, name="publication-import"),
     # Returns
     path("returns/", returns.returns_home, name="returns"),
     path(

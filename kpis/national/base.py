@@ -50,6 +50,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "lower998",
     "upper998",
     "ci_method",
+    "compared_to_england",
     "suppressed",
     "marker",
     "note",
@@ -71,6 +72,7 @@ TEXT_COLUMNS: tuple[str, ...] = (
     "category_type",
     "category",
     "ci_method",
+    "compared_to_england",
     "marker",
     "note",
     "status",
@@ -153,12 +155,17 @@ class Column:
 
 @dataclass(frozen=True)
 class Layout:
-    """One CSV layout a publisher releases."""
+    """One CSV layout a publisher releases.
+
+    A wide layout has one column per measure after its identifying columns (NHS England's
+    annual report CSVs): every column not named in ``columns`` is a measure.
+    """
 
     key: str
     publisher: str
     title: str
     columns: tuple[Column, ...]
+    wide: bool = False
 
     def match(self, header: Sequence[str]) -> tuple[dict[str, int], list[str], list[str]]:
         """Positions of this layout's columns in a header, the required columns it lacks (as the
@@ -185,12 +192,17 @@ class Layout:
 
 @dataclass
 class RawTable:
-    """A file read against one layout: text cells by target column, plus source_row."""
+    """A file read against one layout: text cells by target column, plus source_row.
+
+    For a wide layout, ``measures`` holds the measure columns read (named as the header names
+    them), on the same index as ``cells``.
+    """
 
     layout: Layout
     cells: pd.DataFrame
     checksum: str
     issues: list[str]
+    measures: pd.DataFrame | None = None
 
 
 def checksum(content: bytes) -> str:
@@ -268,11 +280,20 @@ def choose_layout(header: Sequence[str], layouts: Iterable[Layout], *, filename:
     raise PublicationFormatError(message + _describe_header(header))
 
 
-def read_table(content: bytes, *, filename: str, layouts: Sequence[Layout]) -> RawTable:
+def read_table(
+    content: bytes,
+    *,
+    filename: str,
+    layouts: Sequence[Layout],
+    measures: Iterable[str] | None = None,
+) -> RawTable:
     """Read a publisher's CSV into text cells named by target column, refusing a wrong header.
 
     source_row is the record number in the file, the header being 1 (so the first data row is
-    2, as a spreadsheet shows it). Rows that are entirely blank are dropped.
+    2, as a spreadsheet shows it). Rows that are entirely blank are dropped. For a wide layout
+    only the measure columns whose names are in ``measures`` (compared by header_key) are read,
+    or all of them when ``measures`` is None: a large annual file is read for the few measures
+    the catalogue uses, not its fifty.
     """
     text, issues = decode(content)
     if "\x00" in text:
@@ -283,6 +304,16 @@ def read_table(content: bytes, *, filename: str, layouts: Sequence[Layout]) -> R
     header = read_header(text)
     layout = choose_layout(header, layouts, filename=filename)
     positions, _, _ = layout.match(header)
+    measure_positions: dict[str, int] = {}
+    if layout.wide:
+        wanted = None if measures is None else {header_key(m) for m in measures}
+        identifying = set(positions.values())
+        measure_positions = {
+            name: i
+            for i, name in enumerate(header)
+            if i not in identifying and name and (wanted is None or header_key(name) in wanted)
+        }
+    usecols = sorted({*positions.values(), *measure_positions.values()}) if layout.wide else None
     try:
         raw = pd.read_csv(
             io.StringIO(text),
@@ -292,11 +323,12 @@ def read_table(content: bytes, *, filename: str, layouts: Sequence[Layout]) -> R
             na_filter=False,
             skip_blank_lines=False,
             engine="c",
+            usecols=usecols,
         )
     except Exception as error:  # pandas raises several types for malformed CSV
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise PublicationFormatError(f"{filename} is not readable as CSV: {message}.") from error
-    if raw.shape[1] < len(header):
+    if usecols is None and raw.shape[1] < len(header):
         raise PublicationFormatError(f"{filename}: the rows have fewer fields than the header.")
     body = raw.iloc[1:]
     cells = pd.DataFrame(index=body.index)
@@ -306,12 +338,34 @@ def read_table(content: bytes, *, filename: str, layouts: Sequence[Layout]) -> R
         else:
             cells[column.target] = ""
     cells["source_row"] = (body.index.to_numpy() + 1).astype(np.int64)
-    everything = body.fillna("").astype(str)
-    blank = everything.apply(lambda col: col.str.strip().eq("")).all(axis=1)
+    measure_cells = (
+        pd.DataFrame(
+            # Not stripped here: parse_numbers reads padded numbers and strips the rest.
+            {name: body[i].fillna("").astype(str) for name, i in measure_positions.items()},
+            index=body.index,
+        )
+        if layout.wide
+        else None
+    )
+    blank = cells.drop(columns="source_row").eq("").all(axis=1)
+    if measure_cells is not None:
+        blank &= measure_cells.apply(lambda col: col.str.strip().eq("")).all(axis=1)
+    if blank.any() and usecols is None:
+        # Blank in the layout's columns; entirely blank only if the other columns are too.
+        others = body.loc[blank].fillna("").astype(str)
+        blank.loc[blank] = others.apply(lambda col: col.str.strip().eq("")).all(axis=1)
     if blank.any():
         cells = cells[~blank]
+        if measure_cells is not None:
+            measure_cells = measure_cells[~blank]
+    if measure_cells is not None:
+        measure_cells = measure_cells.reset_index(drop=True)
     return RawTable(
-        layout=layout, cells=cells.reset_index(drop=True), checksum=checksum(content), issues=issues
+        layout=layout,
+        cells=cells.reset_index(drop=True),
+        checksum=checksum(content),
+        issues=issues,
+        measures=measure_cells,
     )
 
 
@@ -323,16 +377,19 @@ def parse_numbers(text: pd.Series, *, label: str, issues: list[str]) -> tuple[pd
     """Numbers from text cells, and the raw text of cells that are not numbers (the markers).
 
     Thousands separators ("1,200") are accepted. Unknown non-numeric text is reported in issues.
+    Plain numbers are converted in one vectorised pass; only the rest (markers, thousands,
+    oddities) go through the patterns, so a million-row column costs one C-level parse.
     """
-    cleaned = text.astype(str).str.strip()
-    thousands = cleaned.str.fullmatch(_THOUSANDS)
-    cleaned = cleaned.where(~thousands, cleaned.str.replace(",", "", regex=False))
-    numeric = cleaned.str.fullmatch(_NUMBER)
-    values = pd.to_numeric(cleaned.where(numeric, "nan"), errors="coerce").astype("float64")
-    finite = np.isfinite(values.to_numpy())
-    numeric = numeric & finite
-    values = values.where(numeric)
-    markers = cleaned.where(~numeric & cleaned.ne(""), "")
+    text = text.astype(str)
+    quick = pd.to_numeric(text, errors="coerce").astype("float64")
+    plain = np.isfinite(quick.to_numpy())
+    values = quick.where(plain)
+    markers = pd.Series("", index=text.index, dtype=object)
+    rest = text[~plain]
+    if len(rest):
+        rest_values, rest_markers = _parse_awkward_numbers(rest)
+        values.loc[rest.index] = rest_values
+        markers.loc[rest.index] = rest_markers
     unknown = markers[markers.ne("") & ~markers.isin(KNOWN_MARKERS)]
     if len(unknown):
         counts = unknown.value_counts()
@@ -346,7 +403,18 @@ def parse_numbers(text: pd.Series, *, label: str, issues: list[str]) -> tuple[pd
             f"{label}: {', '.join(named)}{more} are neither numbers nor known markers; "
             "those values are left empty and the text is kept as the marker."
         )
-    return values, markers.astype(str)
+    return values.astype("float64"), markers.astype(str)
+
+
+def _parse_awkward_numbers(text: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Numbers with thousands separators, and the markers, of cells to_numeric did not read."""
+    cleaned = text.str.strip()
+    thousands = cleaned.str.fullmatch(_THOUSANDS)
+    cleaned = cleaned.where(~thousands, cleaned.str.replace(",", "", regex=False))
+    numeric = cleaned.str.fullmatch(_NUMBER)
+    values = pd.to_numeric(cleaned.where(numeric, "nan"), errors="coerce").astype("float64")
+    numeric = numeric & np.isfinite(values.to_numpy())
+    return values.where(numeric), cleaned.where(~numeric & cleaned.ne(""), "")
 
 
 def month_end(year: int, month: int) -> date:
@@ -514,52 +582,78 @@ def coerce_columns(frame: pd.DataFrame) -> pd.DataFrame:
     return out[list(OUTPUT_COLUMNS)]
 
 
-def finalise(frame: pd.DataFrame, *, publisher: str, issues: list[str]) -> pd.DataFrame:
+def finalise(
+    frame: pd.DataFrame, *, publisher: str, issues: list[str], repeats_checked: bool = False
+) -> pd.DataFrame:
     """The frame in OUTPUT_COLUMNS order with fixed dtypes; exact repeats dropped (and reported),
-    rows sharing indicator, area, period and breakdown but differing in value reported."""
-    out = frame.copy()
-    out["publisher"] = publisher
-    out = coerce_columns(out)
+    rows sharing indicator, area, period and breakdown but differing in value reported.
 
-    identity = [
-        "indicator_id",
-        "area_code",
-        "area_type",
-        "period_raw",
-        "sex",
-        "age",
-        "category_type",
-        "category",
-        "status",
-    ]
-    content = [c for c in OUTPUT_COLUMNS if c not in ("source_row", "publisher")]
-    repeats = out.duplicated(subset=content)
-    if repeats.any():
-        n = int(repeats.sum())
-        issues.append(
-            f"{n} row{'s' if n != 1 else ''} repeated an earlier row exactly and "
-            f"{'were' if n != 1 else 'was'} dropped "
-            f"(rows {_row_list(out.loc[repeats, 'source_row'])})."
-        )
-        out = out[~repeats]
-    clashes = out.duplicated(subset=identity, keep=False)
-    if clashes.any():
-        issues.append(
-            f"{int(clashes.sum())} rows share indicator, area, period and breakdown with another "
-            f"row but differ (rows {_row_list(out.loc[clashes, 'source_row'])}); all are kept."
-        )
+    ``repeats_checked`` skips those checks for a parser that made them on the file's own rows
+    (a wide file, whose rows are many times fewer than the normalised frame's)."""
+    out = coerce_columns(frame.assign(publisher=publisher))
+    if not repeats_checked:
+        identity = [
+            "indicator_id",
+            "area_code",
+            "area_type",
+            "period_raw",
+            "sex",
+            "age",
+            "category_type",
+            "category",
+            "status",
+        ]
+        out = report_repeats(
+            out.drop(columns="publisher"),
+            identity=identity,
+            issues=issues,
+            what="indicator, area, period and breakdown",
+        ).assign(publisher=publisher)[list(OUTPUT_COLUMNS)]
     if out.empty:
         issues.append("The file has a header but no data rows.")
     return out.reset_index(drop=True)
 
 
+def report_repeats(
+    rows: pd.DataFrame,
+    *,
+    identity: list[str],
+    issues: list[str],
+    what: str = "organisation and breakdown",
+) -> pd.DataFrame:
+    """A file's rows with exact repeats dropped (and reported); rows sharing the identity
+    columns (``what`` they name) but differing otherwise are reported and kept."""
+    content = [c for c in rows.columns if c != "source_row"]
+    repeats = rows.duplicated(subset=content)
+    if repeats.any():
+        n = int(repeats.sum())
+        issues.append(
+            f"{n} row{'s' if n != 1 else ''} repeated an earlier row exactly and "
+            f"{'were' if n != 1 else 'was'} dropped "
+            f"(rows {_row_list(rows.loc[repeats, 'source_row'])})."
+        )
+        rows = rows[~repeats]
+    clashes = rows.duplicated(subset=identity, keep=False)
+    if clashes.any():
+        issues.append(
+            f"{int(clashes.sum())} rows share {what} with another row but differ "
+            f"(rows {_row_list(rows.loc[clashes, 'source_row'])}); all are kept."
+        )
+    return rows
+
+
 def publication(
-    frame: pd.DataFrame, *, table: RawTable, filename: str, issues: list[str]
+    frame: pd.DataFrame,
+    *,
+    table: RawTable,
+    filename: str,
+    issues: list[str],
+    repeats_checked: bool = False,
 ) -> ParsedPublication:
     """A parser's normalised rows, finalised, with the file's provenance."""
     publisher = table.layout.publisher
     return ParsedPublication(
-        frame=finalise(frame, publisher=publisher, issues=issues),
+        frame=finalise(frame, publisher=publisher, issues=issues, repeats_checked=repeats_checked),
         publisher=publisher,
         file_checksum=table.checksum,
         issues=issues,

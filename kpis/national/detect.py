@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+
+from kpis.periods import PeriodSpec
 
 from . import fingertips, mhsds, talking_therapies
 from .base import (
@@ -41,7 +43,21 @@ def detect_publisher(content: bytes) -> str:
     return detect_layout(content).publisher
 
 
-def parse_publication(content: bytes, *, filename: str) -> ParsedPublication:
-    """Parse a file with the parser of the publisher its header names."""
-    publisher = detect_layout(content, filename=filename).publisher
-    return PARSERS[publisher](content, filename=filename)
+def parse_publication(
+    content: bytes,
+    *,
+    filename: str,
+    measures: Iterable[str] | None = None,
+    period: PeriodSpec | None = None,
+) -> ParsedPublication:
+    """Parse a file with the parser of the publisher its header names.
+
+    ``measures`` and ``period`` concern wide annual reports only: the measure columns to read
+    and the financial year when the file name does not give it.
+    """
+    layout = detect_layout(content, filename=filename)
+    if layout.wide:
+        return PARSERS[layout.publisher](
+            content, filename=filename, measures=measures, period=period
+        )
+    return PARSERS[layout.publisher](content, filename=filename)

@@ -80,6 +80,7 @@ LAYOUT = Layout(
         Column("denominator", "Denominator"),
         Column("value_note", "Value note"),
         Column("recent_trend", "Recent Trend", required=False),
+        Column("compared_england", "Compared to England value or percentiles", required=False),
         Column("time_period_sortable", "Time period Sortable", required=False),
         Column("time_period_range", "Time period range", required=False),
     ),
@@ -245,6 +246,11 @@ def parse_fingertips(content: bytes, *, filename: str) -> ParsedPublication:
     noted = out["note"].str.contains(SUPPRESSION_NOTE, case=False, regex=True)
     out["suppressed"] = out["value"].isna() & (noted | out["marker"].isin(SUPPRESSION_MARKERS))
     out["ci_method"] = ""
+    # Fingertips' own verdict against England ("Better 95%", "Similar", "Worse 99.8%", ...),
+    # kept for when the service cannot compute a comparison itself.
+    out["compared_to_england"] = cells["compared_england"].mask(
+        cells["compared_england"].str.fullmatch(r"(?i)not compared|"), ""
+    )
     out["status"] = ""
     out["source_row"] = cells["source_row"]
 

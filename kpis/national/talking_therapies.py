@@ -24,11 +24,30 @@ England rows get E92000001. When a row names both a commissioner and a provider,
 is the area and the provider code goes into the breakdown (category_type "Provider").
 "*" is suppression (suppressed=True); "-" is kept as the marker without suppressed (the
 publisher uses it for values not available); both leave value NaN.
+
+Annual report CSVs ("Psychological Therapies, Annual report on the use of IAPT services", the
+"main" file and its companions; verified against bennettoxford/nhstt's raw annual fixtures and
+inst/schemas/annual_main_schemas.csv) are wide, one column per measure:
+    OrgType, OrgCode, OrgName, VariableType, VariableA, VariableB, Count_ReferralsReceived,
+    Count_FirstTreatment, Count_FinishedCourseTreatment, ..., Count_NotAtCaseness, ...,
+    Count_Recovery, Percentage_Recovery, ...
+(2018-19 and earlier spell the measures without the underscore: CountRecovery.) OrgType is
+England, Commissioning Region, STP, CCG or Provider (ICB and Sub-ICB from 2022-23);
+VariableType "Total" is the whole population, otherwise a breakdown (Age Group, Gender, Ethnic
+Group, Indices of Deprivation Decile, ...) with its category in VariableA and VariableB. The file
+names no period: it is the financial year in the file name (psych-ther-ann-rep-csv-2020-21-...),
+or the one the importer gives. Each measure column becomes rows of the normalised frame, the
+measure's column name being both its indicator_id and indicator_name.
 """
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
+
+from kpis import periods as P
+from kpis.periods import PeriodSpec
 
 from .base import (
     ENGLAND_CODE,
@@ -36,6 +55,7 @@ from .base import (
     Column,
     Layout,
     ParsedPublication,
+    PublicationFormatError,
     blank_placeholders,
     join_parts,
     map_periods,
@@ -43,6 +63,7 @@ from .base import (
     parse_numbers,
     publication,
     read_table,
+    report_repeats,
     window_period,
 )
 
@@ -94,7 +115,25 @@ QUARTERLY = Layout(
     ),
 )
 
-LAYOUTS = (MONTHLY, QUARTERLY)
+ANNUAL = Layout(
+    key="talking_therapies_annual",
+    publisher=PUBLISHER,
+    title=f"{TITLE} annual report",
+    columns=(
+        Column("org_type", "OrgType"),
+        Column("org_code", "OrgCode"),
+        Column("org_name", "OrgName"),
+        Column("variable_type", "VariableType"),
+        Column("variable_a", "VariableA"),
+        Column("variable_b", "VariableB"),
+    ),
+    wide=True,
+)
+
+LAYOUTS = (MONTHLY, QUARTERLY, ANNUAL)
+
+#: The financial year in an annual report's file name: psych-ther-ann-rep-csv-2020-21-main.
+_YEAR_IN_NAME = re.compile(r"(?<!\d)(20\d{2})[-_ ]?(\d{2})(?!\d)")
 
 #: Organisation placeholders: "all", "all SubICBs", "All_ICB", "null", blank.
 PLACEHOLDER = r"all(?:[ _].*)?|null|none|n/a|"
@@ -158,13 +197,99 @@ def _areas_quarterly(cells: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def parse_talking_therapies(content: bytes, *, filename: str) -> ParsedPublication:
-    """Parse an NHS Talking Therapies monthly or quarterly measures CSV into the normalised frame.
+def annual_period(filename: str) -> PeriodSpec:
+    """The financial year an annual report's file name gives, e.g. '...-2020-21-main-csv.csv'."""
+    for match in _YEAR_IN_NAME.finditer(filename):
+        first, second = int(match[1]), int(match[2])
+        if (first + 1) % 100 == second:
+            return P.financial_year(first)
+    raise PublicationFormatError(
+        f"{filename} is an {TITLE} annual report, whose rows name no period, and its file name "
+        "gives no financial year (such as 2020-21): give the year it covers."
+    )
 
-    Raises PublicationFormatError (naming the missing columns of the closer layout) otherwise.
+
+def _annual(table, *, filename: str, period: PeriodSpec | None, issues: list[str]):
+    """The wide annual report as one row per organisation, breakdown and measure."""
+    spec = period or annual_period(filename)
+    measures = table.measures
+    if measures is not None:
+        both = report_repeats(
+            table.cells.join(measures.add_prefix("measure:")),
+            identity=["org_type", "org_code", "variable_type", "variable_a", "variable_b"],
+            issues=issues,
+        )
+        measures = measures.loc[both.index]
+    cells = table.cells.loc[measures.index] if measures is not None else table.cells
+    if measures is None or measures.empty or not len(measures.columns):
+        issues.append("The file has none of the measures asked for.")
+    england = cells["org_type"].str.casefold().eq("england")
+    code = cells["org_code"].mask(england, ENGLAND_CODE)
+    base = pd.DataFrame(
+        {
+            "area_code": code,
+            "area_name": cells["org_name"].mask(england, "England"),
+            "area_type": cells["org_type"],
+            "category_type": blank_placeholders(cells["variable_type"], NO_BREAKDOWN),
+            "category": join_parts(
+                [
+                    blank_placeholders(cells["variable_a"], NO_BREAKDOWN),
+                    blank_placeholders(cells["variable_b"], NO_BREAKDOWN),
+                ]
+            ),
+            "source_row": cells["source_row"],
+        }
+    )
+    nowhere = base["area_code"].eq("")
+    if nowhere.any():
+        issues.append(
+            f"{int(nowhere.sum())} rows name no organisation and are not England rows "
+            f"(rows {', '.join(map(str, cells.loc[nowhere, 'source_row'].head(8)))})."
+        )
+    columns = list(measures.columns) if measures is not None else []
+    long = (
+        pd.concat(
+            [base.assign(indicator_id=name, measure_value=measures[name]) for name in columns],
+            ignore_index=True,
+        )
+        if columns
+        else base.assign(indicator_id="", measure_value="").iloc[0:0]
+    )
+    out = long.drop(columns=["measure_value"])
+    out["indicator_name"] = out["indicator_id"]
+    out["sex"] = ""
+    out["age"] = ""
+    out["period_raw"] = spec.label
+    out["period_label"] = spec.label
+    out["period_type"] = spec.type
+    out["period_start"] = pd.Timestamp(spec.start)
+    out["period_end"] = pd.Timestamp(spec.end)
+    value, marker = parse_numbers(long["measure_value"], label="Measure values", issues=issues)
+    out["value"] = value
+    out["marker"] = marker
+    out["suppressed"] = marker.isin(SUPPRESSION_MARKERS)
+    return out
+
+
+def parse_talking_therapies(
+    content: bytes,
+    *,
+    filename: str,
+    measures=None,
+    period: PeriodSpec | None = None,
+) -> ParsedPublication:
+    """Parse an NHS Talking Therapies monthly, quarterly or annual report CSV into the normalised
+    frame.
+
+    ``measures`` limits an annual report to the measure columns named (the others are not read);
+    ``period`` is the financial year of an annual report whose file name does not give it.
+    Raises PublicationFormatError (naming the missing columns of the closest layout) otherwise.
     """
-    table = read_table(content, filename=filename, layouts=LAYOUTS)
+    table = read_table(content, filename=filename, layouts=LAYOUTS, measures=measures)
     issues = list(table.issues)
+    if table.layout is ANNUAL:
+        out = _annual(table, filename=filename, period=period, issues=issues)
+        return publication(out, table=table, filename=filename, issues=issues, repeats_checked=True)
     cells = table.cells
     quarterly = table.layout is QUARTERLY
     orgs = _areas_quarterly(cells) if quarterly else _areas_monthly(cells)

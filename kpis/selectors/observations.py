@@ -53,6 +53,9 @@ OBSERVATION_FIELDS = {
     "value": "value",
     "suppressed": "source_suppressed",
     "rounded": "rounded",
+    "source_value": "source_value",
+    "source_value_differs": "source_value_differs",
+    "source_comparison": "source_comparison",
     "ci_lower": "ci_lower",
     "ci_upper": "ci_upper",
     "synthetic": "synthetic",
@@ -88,11 +91,11 @@ def observations_frame(
         # Versions released later than one another: the latest of each value is what showed.
         frame = frame.sort_values("version").drop_duplicates(["series", "period"], keep="last")
         frame = frame.sort_values(["series", "period"], ignore_index=True)
-    for column in ("numerator", "denominator", "value", "ci_lower", "ci_upper"):
+    for column in ("numerator", "denominator", "value", "source_value", "ci_lower", "ci_upper"):
         frame[column] = pd.to_numeric(frame[column]).astype(float)
     frame["fix_after_n_points"] = frame["fix_after_n_points"].astype(float)
     for column in ("period_start", "period_end"):
         frame[column] = pd.to_datetime(frame[column])
-    for column in ("source_suppressed", "rounded", "synthetic", "approved"):
+    for column in ("source_suppressed", "rounded", "source_value_differs", "synthetic", "approved"):
         frame[column] = frame[column].astype(bool)
     return frame

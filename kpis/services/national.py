@@ -1,9 +1,16 @@
 """Importing a national publication (Fingertips, NHS England) into observations.
 
-The publisher's own file is parsed by kpis.national; its indicator and area codes are mapped to
-the catalogue's KPIs (``source_indicator_id``; "A / B" pairs a numerator and a denominator
-measure) and places (GSS or NHS codes). Provenance, the source's suppression markers and its
-published confidence intervals are kept. Values already published by their source are approved
+The publisher's own file is parsed by kpis.national; its measures are mapped to the catalogue's
+KPIs and its area codes to places (GSS or NHS codes). A KPI is made from the recipe in
+fixtures/kpis/national_measures.yaml where it has one (counts as numerator and denominator, the
+publisher's printed figure beside them), else from the single measure of its
+``source_indicator_id`` ("A / B" pairs a numerator and a denominator measure).
+
+Kept from the source: provenance to file and row, suppression markers, published confidence
+intervals, Fingertips' own comparison with England, and the rounded flag where the KPI's
+disclosure rule says the publisher rounds sub-national counts (so combining them is refused).
+A breakdown row lands in its own breakdown series, or nowhere if the KPI holds no such
+breakdown, never in an all-people series. Values already published by their source are approved
 on import; they reach the public in the next release like everything else.
 """
 
@@ -11,8 +18,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 import pandas as pd
+import yaml
+from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.utils import timezone
@@ -22,49 +32,135 @@ from strategy.models import Place, User
 
 from ..bulk.staging import StagingIds
 from ..models import AuditEvent, Kpi, NationalPublication
-from ..national import pair_measures, parse_publication
+from ..national import ENGLAND_CODE, parse_publication
+from ..national.breakdowns import breakdown_keys
+from ..national.recipes import Measure, Recipe, recipe_measure_names, recipe_rows, recipes_from
 from ..numbers import decimal_6dp
+from ..periods import PeriodSpec
 from .audit import audit
 from .observations import observations_ingest
 
-SEXES = {"persons": ("all", "all"), "": ("all", "all"), "male": ("sex", "male")}
-SEXES["female"] = ("sex", "female")
+NATIONAL_MEASURES = "national_measures.yaml"
+
+#: Why a file row was not imported, in the order a row is counted (each row once, under the
+#: first reason that holds for it).
+NOT_IMPORTED = (
+    "figure incomplete",
+    "breakdown not held",
+    "area not a place",
+    "period not read",
+    "measure not in the catalogue",
+)
 
 
 @dataclass(frozen=True)
 class ImportResult:
+    """What an import did. Every row of the file is counted once: ``rows_imported`` plus the
+    counts in ``not_imported`` make ``rows_read``."""
+
     publication: NationalPublication | None
     created: bool
     rows_read: int
-    rows_mapped: int
+    rows_imported: int
     values_changed: int
-    unmapped: dict[str, int]
+    not_imported: dict[str, int]
+    issues: tuple[str, ...] = ()
 
 
-def _kpi_measures() -> list[tuple[str, list[str]]]:
-    measures = []
-    for code, identifier in Kpi.objects.exclude(source_indicator_id="").values_list(
-        "code", "source_indicator_id"
+@dataclass(frozen=True)
+class _KpiInfo:
+    code: str
+    statistic: str
+    multiplier: float
+    rounding_base: float | None
+    breakdowns: tuple[str, ...]
+    recipe: Recipe | None
+    single_id: str
+
+
+@lru_cache(maxsize=1)
+def _recipes() -> dict[str, Recipe]:
+    path = settings.FIXTURES_DIR / "kpis" / NATIONAL_MEASURES
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    return {recipe.kpi: recipe for recipe in recipes_from(data)}
+
+
+def _kpi_infos(publisher: str) -> list[_KpiInfo]:
+    """The catalogue KPIs a publisher's file can hold, each with how its figures are made."""
+    recipes = _recipes()
+    infos = []
+    for code, identifier, statistic, multiplier, rounding, breakdowns in Kpi.objects.values_list(
+        "code",
+        "source_indicator_id",
+        "statistic",
+        "multiplier",
+        "disclosure_rule__rounding_base",
+        "breakdowns",
     ):
-        measures.append((code, [part.strip() for part in identifier.split("/")]))
-    return measures
-
-
-def _mapped_rows(frame: pd.DataFrame) -> pd.DataFrame:
-    """Rows of the publication that belong to catalogue KPIs, one row per figure."""
-    pieces = []
-    for kpi_code, ids in _kpi_measures():
-        if len(ids) == 1:
-            rows = frame[frame["indicator_id"] == ids[0]]
-        elif len(ids) == 2 and frame["indicator_id"].isin(ids).any():
-            rows = pair_measures(frame, numerator_id=ids[0], denominator_id=ids[1])
-        else:
+        recipe = recipes.get(code)
+        if recipe is not None and recipe.publisher != publisher:
             continue
-        if not rows.empty:
-            pieces.append(rows.assign(kpi_code=kpi_code))
+        parts = [part.strip() for part in identifier.split("/") if part.strip()]
+        if recipe is None and len(parts) == 2:
+            recipe = Recipe(code, publisher, (Measure(parts[0]),), (Measure(parts[1]),))
+        if recipe is None and len(parts) != 1:
+            continue
+        infos.append(
+            _KpiInfo(
+                code=code,
+                statistic=statistic,
+                multiplier=float(multiplier or 1),
+                rounding_base=float(rounding) if rounding else None,
+                breakdowns=tuple(breakdowns or ()),
+                recipe=recipe,
+                single_id=parts[0] if recipe is None else "",
+            )
+        )
+    return infos
+
+
+def _single_measure_rows(frame: pd.DataFrame, info: _KpiInfo) -> pd.DataFrame:
+    """A KPI whose figures the file gives whole, one row each (Fingertips: value, count,
+    denominator and interval on one row)."""
+    rows = frame[frame["indicator_id"].eq(info.single_id) & frame["period_label"].ne("")].copy()
+    if info.statistic == "count":
+        rows["numerator"] = rows["numerator"].fillna(rows["value"])
+    rows["source_value"] = rows["value"]
+    rows["source_value_differs"] = False
+    rows["rounded"] = bool(info.rounding_base) & rows["area_code"].ne(ENGLAND_CODE)
+    return rows.reset_index(drop=True).rename_axis("row").reset_index()
+
+
+def _figures(
+    frame: pd.DataFrame, infos: list[_KpiInfo], issues: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every catalogue figure in the file (``figure`` numbers them) and, for each, the file
+    rows it was made from."""
+    pieces, sources = [], []
+    offset = 0
+    for info in infos:
+        if info.recipe is not None:
+            rows, made_from = recipe_rows(
+                frame,
+                info.recipe,
+                multiplier=info.multiplier if info.recipe.denominator else 1.0,
+                rounding_base=info.rounding_base,
+                issues=issues,
+            )
+        else:
+            rows = _single_measure_rows(frame, info)
+            made_from = rows[["row", "source_row"]]
+        if rows.empty:
+            continue
+        pieces.append(rows.assign(kpi_code=info.code, figure=rows["row"] + offset))
+        sources.append(made_from.assign(figure=made_from["row"] + offset))
+        offset += len(rows)
     if not pieces:
-        return frame.iloc[0:0].assign(kpi_code="")
-    return pd.concat(pieces, ignore_index=True)
+        return pd.DataFrame(), pd.DataFrame(columns=["figure", "source_row"])
+    return (
+        pd.concat(pieces, ignore_index=True),
+        pd.concat(sources, ignore_index=True)[["figure", "source_row"]],
+    )
 
 
 def _place_codes(area_codes: pd.Series) -> pd.Series:
@@ -88,35 +184,97 @@ def _resolve_ccgs(rows: pd.DataFrame) -> pd.Series:
     return rows["place_code"].where(~before, rows["place_code"].replace(successor))
 
 
+def _held_breakdowns(figures: pd.DataFrame, infos: list[_KpiInfo]) -> pd.DataFrame:
+    """Each figure's catalogue breakdown, or blank where the KPI holds no such breakdown.
+
+    A KPI about a cohort (65 and over) takes its cohort's rows as its whole population and
+    nothing else: never the all-ages rows.
+    """
+    keys = breakdown_keys(figures)
+    dimension, category = keys["breakdown_dimension"], keys["breakdown_category"]
+    cohorts = {i.code: i.recipe.cohort for i in infos if i.recipe and i.recipe.cohort}
+    held = {i.code: set(i.breakdowns) for i in infos}
+    kpi = figures["kpi_code"]
+    has_cohort = kpi.isin(list(cohorts))
+    cohort_dimension = kpi.map({k: c[0] for k, c in cohorts.items()}).fillna("")
+    cohort_category = kpi.map({k: c[1] for k, c in cohorts.items()}).fillna("")
+    in_cohort = has_cohort & cohort_dimension.eq(dimension) & cohort_category.eq(category)
+    allowed = pd.Series(
+        [d in held.get(k, ()) for k, d in zip(kpi, dimension, strict=True)], index=figures.index
+    )
+    keep = in_cohort | (~has_cohort & (dimension.eq("all") | (dimension.ne("") & allowed)))
+    return pd.DataFrame(
+        {
+            "breakdown_dimension": dimension.mask(in_cohort, "all").where(keep, ""),
+            "breakdown_category": category.mask(in_cohort, "all").where(keep, ""),
+        },
+        index=figures.index,
+    )
+
+
+def _row_counts(
+    frame: pd.DataFrame, sources: pd.DataFrame, reasons: pd.Series
+) -> tuple[int, dict[str, int]]:
+    """Rows imported, and rows not imported by reason, each file row counted once."""
+    rows = pd.Series(frame["source_row"].unique())
+    made = sources.assign(reason=sources["figure"].map(reasons))
+    imported = set(made.loc[made["reason"].eq(""), "source_row"])
+    counted = set(imported)
+    counts: dict[str, int] = {}
+    for reason in NOT_IMPORTED:
+        if reason == "period not read":
+            these = set(frame.loc[frame["period_label"].eq(""), "source_row"])
+        elif reason == "measure not in the catalogue":
+            these = set(rows)
+        else:
+            these = set(made.loc[made["reason"].eq(reason), "source_row"])
+        these -= counted
+        counts[reason] = len(these)
+        counted |= these
+    return len(imported), counts
+
+
 def publication_import(
-    *, user: User, filename: str, content: bytes, release_date: date | None = None
+    *,
+    user: User,
+    filename: str,
+    content: bytes,
+    release_date: date | None = None,
+    period: PeriodSpec | None = None,
 ) -> ImportResult:
-    """Import a publisher's file; the same file twice changes nothing."""
+    """Import a publisher's file; the same file twice changes nothing.
+
+    ``period`` is the financial year of an annual report whose file name does not say it.
+    Raises PublicationFormatError with a readable reason for a file no layout fits.
+    """
     if not user_can(user, Action.IMPORT_PUBLICATION):
         raise PermissionDenied("Analysts and the Strategy Implementation Group import data.")
-    parsed = parse_publication(content, filename=filename)
+    measures = recipe_measure_names(_recipes().values()) | set(
+        Kpi.objects.exclude(source_indicator_id="").values_list("source_indicator_id", flat=True)
+    )
+    parsed = parse_publication(content, filename=filename, measures=measures, period=period)
     existing = NationalPublication.objects.filter(checksum=parsed.file_checksum).first()
     if existing is not None:
         return ImportResult(existing, False, existing.rows_read, 0, 0, {})
     frame = parsed.frame
-    rows = _mapped_rows(frame)
-    rows["place_code"] = _place_codes(rows["area_code"])
-    rows["place_code"] = _resolve_ccgs(rows)
-    sex = rows["sex"].str.strip().str.lower().map(SEXES)
-    usable = (
-        rows["place_code"].notna()
-        & sex.notna()
-        & (rows["category_type"].str.strip() == "")
-        & rows["period_label"].ne("")
-    )
-    unmapped = {
-        "indicator not in the catalogue": int(len(frame) - len(rows)),
-        "area not a place": int(rows["place_code"].isna().sum()),
-        "breakdown not held": int((rows["place_code"].notna() & ~usable).sum()),
-    }
-    rows = rows[usable].copy()
-    rows["breakdown_dimension"] = sex[usable].str[0]
-    rows["breakdown_category"] = sex[usable].str[1]
+    issues = list(parsed.issues)
+    infos = _kpi_infos(parsed.publisher)
+    figures, sources = _figures(frame, infos, issues)
+    reasons = pd.Series(dtype=str)
+    rows = figures
+    if not figures.empty:
+        figures = figures.set_index("figure", drop=False)
+        figures["place_code"] = _place_codes(figures["area_code"])
+        figures["place_code"] = _resolve_ccgs(figures)
+        figures = figures.join(_held_breakdowns(figures, infos))
+        reasons = pd.Series("", index=figures.index)
+        incomplete = figures["value"].isna() & ~figures["suppressed"].astype(bool)
+        reasons = reasons.mask(incomplete, "figure incomplete")
+        reasons = reasons.mask(figures["breakdown_dimension"].eq(""), "breakdown not held")
+        reasons = reasons.mask(figures["place_code"].isna(), "area not a place")
+        rows = figures[reasons.eq("")].copy()
+    imported, not_imported = _row_counts(frame, sources, reasons)
+    rows_read = int(frame["source_row"].nunique())
     with transaction.atomic():
         publication = NationalPublication.objects.create(
             publisher=parsed.publisher,
@@ -125,7 +283,7 @@ def publication_import(
             release_date=release_date,
             imported_by=user,
             imported_at=timezone.now(),
-            rows_read=len(frame),
+            rows_read=rows_read,
         )
         changed = 0
         if not rows.empty:
@@ -137,16 +295,24 @@ def publication_import(
                     "numerator": rows["numerator"],
                     "denominator": rows["denominator"],
                     "value": rows["value"],
+                    "source_value": rows["source_value"],
+                    "source_value_differs": rows["source_value_differs"].astype(bool),
+                    "source_comparison": rows.get(
+                        "compared_to_england", pd.Series("", index=rows.index)
+                    )
+                    .fillna("")
+                    .str[:40],
+                    "rounded": rows["rounded"].astype(bool),
                     "suppressed": rows["suppressed"].astype(bool),
-                    "marker": rows["marker"].str[:10],
-                    "note": rows["note"],
-                    "ci_lower": rows["lower95"],
-                    "ci_upper": rows["upper95"],
-                    "ci_level": rows["lower95"].notna().map({True: 0.95, False: None}),
-                    "ci_method": rows["ci_method"],
+                    "marker": rows["marker"].fillna("").str[:10],
+                    "note": rows["note"].fillna(""),
+                    "ci_lower": rows.get("lower95", pd.Series(float("nan"), index=rows.index)),
+                    "ci_upper": rows.get("upper95", pd.Series(float("nan"), index=rows.index)),
+                    "ci_method": rows.get("ci_method", pd.Series("", index=rows.index)).fillna(""),
                     "source_row": rows["source_row"],
                 }
             )
+            staged["ci_level"] = staged["ci_lower"].notna().map({True: 0.95, False: None})
             staged = _decimals(staged)
             changed = observations_ingest(
                 staged,
@@ -162,15 +328,19 @@ def publication_import(
             publication=publication.pk,
             file=filename,
             changed=changed,
-            unmapped=unmapped,
+            rows_read=rows_read,
+            rows_imported=imported,
+            not_imported=not_imported,
         )
-    return ImportResult(publication, True, len(frame), len(rows), changed, unmapped)
+    return ImportResult(
+        publication, True, rows_read, imported, changed, not_imported, tuple(issues)
+    )
 
 
 def _decimals(frame: pd.DataFrame) -> pd.DataFrame:
     """Values as the database stores them (6 decimal places), so unchanged values compare equal."""
     out = frame.copy()
-    for column in ("numerator", "denominator", "value", "ci_lower", "ci_upper"):
+    for column in ("numerator", "denominator", "value", "source_value", "ci_lower", "ci_upper"):
         out[column] = out[column].map(decimal_6dp)
     out["ci_level"] = out["ci_level"].map(decimal_6dp)
     return out

@@ -23,6 +23,8 @@ from ..models import Breakdown, Observation, Period, ReturnUpload, Series
 from .enqueue import progress_recompute_enqueue
 
 VALUE_COLUMNS = ["numerator", "denominator", "value", "suppressed", "marker"]
+#: What a national publication says about its own figures, compared like the values.
+SOURCE_COLUMNS = ["rounded", "source_value", "source_value_differs", "source_comparison"]
 
 
 def period_get_or_create(spec: periods.PeriodSpec) -> Period:
@@ -108,6 +110,10 @@ def series_get_or_create(*, kpi, place, breakdown=None) -> Series:
 
 
 OPTIONAL_COLUMNS = {
+    "rounded": False,
+    "source_value": None,
+    "source_value_differs": False,
+    "source_comparison": "",
     "note": "",
     "source_row": None,
     "ci_lower": None,
@@ -144,14 +150,14 @@ def observations_ingest(
     current = pd.DataFrame.from_records(
         Observation.objects.filter(is_current=True, series_id__in=series_ids)
         .filter(period_id__in=frame["period_id"].unique().tolist())
-        .values("id", "series_id", "period_id", *VALUE_COLUMNS),
-        columns=["id", "series_id", "period_id", *VALUE_COLUMNS],
+        .values("id", "series_id", "period_id", *VALUE_COLUMNS, *SOURCE_COLUMNS),
+        columns=["id", "series_id", "period_id", *VALUE_COLUMNS, *SOURCE_COLUMNS],
     )
     merged = frame.merge(
         current, on=["series_id", "period_id"], how="left", suffixes=("", "_current")
     )
     changed = merged["id"].isna()
-    for column in VALUE_COLUMNS:
+    for column in (*VALUE_COLUMNS, *SOURCE_COLUMNS):
         new, old = merged[column], merged[f"{column}_current"]
         changed |= ~((new == old) | (new.isna() & old.isna()))
     merged = merged[changed]
@@ -173,6 +179,10 @@ def observations_ingest(
                 denominator=r.denominator,
                 value=r.value,
                 suppressed=bool(r.suppressed),
+                rounded=bool(r.rounded),
+                source_value=r.source_value,
+                source_value_differs=bool(r.source_value_differs),
+                source_comparison=r.source_comparison or "",
                 marker=r.marker or "",
                 note=r.note or "",
                 ci_lower=r.ci_lower,

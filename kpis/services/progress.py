@@ -92,6 +92,7 @@ ASSESSMENT_CONDITIONS = {
     "benchmark_england",
     "benchmark_rest_of_set",
     "target_kind",
+    "standard_status",
 }
 
 
@@ -118,12 +119,19 @@ def verdict_rules_publish(
 
 
 def verdict_rules_ensure_default(*, path: Path) -> VerdictRuleTable:
-    """Install the shipped default rules when no table exists yet."""
-    existing = VerdictRuleTable.objects.filter(is_active=True).first()
-    if existing is not None:
-        return existing
+    """Install the shipped default rules, or upgrade an earlier shipped default left unchanged.
+
+    1. No active table: publish the shipped rules.
+    2. The active table holds the rules of an earlier shipped version (the file's
+       ``supersedes``), as shipped: publish the shipped rules as the next version.
+    3. Otherwise (the current default, or rules the group has changed): keep the active table.
+    """
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    return verdict_rules_publish(rules=data["rules"], note=data.get("note", ""))
+    existing = VerdictRuleTable.objects.filter(is_active=True).first()
+    earlier = [entry["rules"] for entry in data.get("supersedes") or []]
+    if existing is None or (existing.rules != data["rules"] and existing.rules in earlier):
+        return verdict_rules_publish(rules=data["rules"], note=data.get("note", ""))
+    return existing
 
 
 # The engine --------------------------------------------------------------------------------

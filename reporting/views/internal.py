@@ -1,10 +1,14 @@
 """Internal pages for the Strategy Implementation Group: log-in and the access table decide."""
 
+from django import forms
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
 
+from kpis.national import PublicationFormatError
+from kpis.periods import PeriodParseError, parse_period
 from kpis.selectors.audit import audit_events
 from kpis.selectors.calendar import completeness_counts, expectations_with_status
+from kpis.services.national import publication_import
 from strategy.access import Action
 
 from ..exports import csv_response
@@ -59,3 +63,51 @@ def completeness_csv(request):
     ]
     columns = ["period", "kpi_code", "place_code", "place", "due_on", "status"]
     return csv_response(rows, columns=columns, filename=f"completeness-{period or 'all'}.csv")
+
+
+class PublicationImportForm(forms.Form):
+    file = forms.FileField(label="Publication file (CSV, as the publisher issues it)")
+    period = forms.CharField(
+        required=False,
+        max_length=20,
+        label="Financial year (annual reports only, if the file name does not give it)",
+        help_text="For example 2020-21.",
+    )
+
+    def clean_period(self):
+        text = self.cleaned_data["period"].strip()
+        if not text:
+            return None
+        try:
+            return parse_period(text)
+        except PeriodParseError as error:
+            raise forms.ValidationError(f"'{text}' is not a period: {error}") from error
+
+
+@login_required
+def publication_import_page(request):
+    require(
+        request,
+        Action.IMPORT_PUBLICATION,
+        "National publications are imported by analysts and the Strategy Implementation Group.",
+    )
+    form = PublicationImportForm(request.POST or None, request.FILES or None)
+    result, error = None, ""
+    if request.method == "POST" and form.is_valid():
+        uploaded = form.cleaned_data["file"]
+        try:
+            result = publication_import(
+                user=request.user,
+                filename=uploaded.name,
+                content=uploaded.read(),
+                period=form.cleaned_data["period"],
+            )
+        except PublicationFormatError as refused:
+            error = str(refused)
+    status = 400 if error or (request.method == "POST" and not form.is_valid()) else 200
+    return render(
+        request,
+        "reporting/internal/publication_import.html",
+        {"form": form, "result": result, "error": error},
+        status=status,
+    )

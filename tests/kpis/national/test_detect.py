@@ -60,9 +60,9 @@ def test_unknown_header_is_refused():
         detect_publisher(b"Area,Year,Rate\nE06000033,2021,4\n")
     assert str(caught.value) == (
         "The file does not match any publication this service reads (NHS England Mental Health "
-        "Services Monthly Statistics (MHSDS); NHS Talking Therapies monthly; NHS Talking "
-        "Therapies quarterly; OHID Fingertips indicator data): none of their columns is in the "
-        "header, which begins 'Area', 'Year', 'Rate'."
+        "Services Monthly Statistics (MHSDS); NHS Talking Therapies annual report; NHS Talking "
+        "Therapies monthly; NHS Talking Therapies quarterly; OHID Fingertips indicator data): "
+        "none of their columns is in the header, which begins 'Area', 'Year', 'Rate'."
     )
 
 

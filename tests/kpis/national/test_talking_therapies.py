@@ -159,8 +159,9 @@ def test_missing_columns_named_for_the_closer_layout():
         parse_talking_therapies((header + "\n").encode(), filename="tt.csv")
     assert str(caught.value) == (
         "tt.csv does not match any publication this service reads (NHS Talking Therapies "
-        "monthly; NHS Talking Therapies quarterly). The closest is NHS Talking Therapies "
-        "monthly, but the header lacks the columns ORG_CODE2, ORG_NAME2."
+        "annual report; NHS Talking Therapies monthly; NHS Talking Therapies quarterly). The "
+        "closest is NHS Talking Therapies monthly, but the header lacks the columns "
+        "ORG_CODE2, ORG_NAME2."
     )
 
 
@@ -168,3 +169,28 @@ def test_mhsds_file_is_not_talking_therapies():
     path = FILES / "mhsds_main_jul2023.csv"
     with pytest.raises(PublicationFormatError, match="GROUP_TYPE"):
         parse_talking_therapies(path.read_bytes(), filename=path.name)
+
+
+def test_annual_report_is_read_wide_for_the_measures_asked():
+    content = (FILES / "psych-ther-ann-rep-csv-2020-21-main-csv-v2.csv").read_bytes()
+    parsed = parse_talking_therapies(
+        content,
+        filename="psych-ther-ann-rep-csv-2020-21-main-csv-v2.csv",
+        measures={"Count_Recovery", "M192", "Percentage_Recovery"},
+    )
+    frame = parsed.frame
+    assert parsed.layout == "talking_therapies_annual"
+    assert set(frame["indicator_id"]) == {"Count_Recovery", "Percentage_Recovery"}
+    assert len(frame) == 2 * 14 and set(frame["period_label"]) == {"2020-21"}
+    southend = frame[
+        frame["area_code"].eq("99G")
+        & frame["category_type"].eq("")
+        & frame["indicator_id"].eq("Count_Recovery")
+    ].iloc[0]
+    assert (southend["value"], southend["source_row"], southend["area_type"]) == (1380, 5, "CCG")
+    older = frame[frame["category"].eq("65+") & frame["indicator_id"].eq("Count_Recovery")]
+    assert older["category_type"].tolist() == ["Age Group"]
+    england = frame[frame["area_type"].eq("England")]
+    assert set(england["area_code"]) == {"E92000001"}
+    indian = frame[frame["category"].eq("Asian or Asian British; Indian")]
+    assert indian["suppressed"].all() and indian["marker"].eq("*").all()
