@@ -350,6 +350,16 @@ def add_change(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
 # 5. Benchmarks -----------------------------------------------------------------------------
 
 
+#: Fingertips' "Compared to England" words, as the service's own comparison words.
+SOURCE_COMPARISONS = {
+    "better 95%": "better_95",
+    "better 99.8%": "better_99_8",
+    "similar": "similar",
+    "worse 95%": "worse_95",
+    "worse 99.8%": "worse_99_8",
+}
+
+
 def add_benchmarks(obs: pd.DataFrame, kpis: pd.DataFrame, places: pd.DataFrame) -> pd.DataFrame:
     """Compare each place with England and with the rest of SET, at 95% and 99.8%.
 
@@ -358,16 +368,33 @@ def add_benchmarks(obs: pd.DataFrame, kpis: pd.DataFrame, places: pd.DataFrame) 
     """
     out = obs
     direction = _per_kpi(out, kpis, "direction").to_numpy()
-    england = out[out["place"] == ENGLAND].set_index(["kpi", "label"])["value"]
-    keys = pd.MultiIndex.from_arrays([out["kpi"], out["label"]])
+    # Like is compared with like: a breakdown (65 and over) with the same breakdown elsewhere.
+    group = (
+        out["dimension"].astype(str) + ":" + out["category"].astype(str)
+        if "dimension" in out
+        else pd.Series("all:all", index=out.index)
+    )
+    keyed = out.assign(_group=group)
+    england = keyed[keyed["place"] == ENGLAND].set_index(["kpi", "label", "_group"])["value"]
+    keys = pd.MultiIndex.from_arrays([out["kpi"], out["label"], group])
     bench = england.reindex(keys).to_numpy(float)
     out["benchmark_england"] = _compare(out, bench, direction)
     out.loc[out["place"] == ENGLAND, "benchmark_england"] = ""
+    # Where the service cannot compare (no interval, no England value), the publisher's own
+    # comparison stands in, and says whose it is.
+    theirs = (
+        out["source_comparison"].astype(str).str.strip().str.casefold().map(SOURCE_COMPARISONS)
+        if "source_comparison" in out
+        else pd.Series(np.nan, index=out.index)
+    )
+    by_source = (out["benchmark_england"] == "") & theirs.notna() & (out["place"] != ENGLAND)
+    out.loc[by_source, "benchmark_england"] = theirs[by_source]
+    out["benchmark_england_by_source"] = by_source.to_numpy()
     total = out["place"].map(places["total"])
     statistic = _per_kpi(out, kpis, "statistic")
     eligible = total.notna() & (total != out["place"]) & statistic.isin(ADDITIVE_STATISTICS)
-    totals = out.set_index(["kpi", "label", "place"])[["numerator", "denominator"]]
-    total_keys = pd.MultiIndex.from_arrays([out["kpi"], out["label"], total.fillna("")])
+    totals = keyed.set_index(["kpi", "label", "place", "_group"])[["numerator", "denominator"]]
+    total_keys = pd.MultiIndex.from_arrays([out["kpi"], out["label"], total.fillna(""), group])
     total_values = totals.reindex(total_keys)
     rest_numerator = total_values["numerator"].to_numpy(float) - out["numerator"].to_numpy(float)
     rest_denominator = total_values["denominator"].to_numpy(float) - out["denominator"].to_numpy(
@@ -403,10 +430,18 @@ def _compare(out: pd.DataFrame, benchmark: np.ndarray, direction: np.ndarray) ->
 
 
 def add_spc(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
-    """XmR limits per series; a series break starts new limits; refusals carry their reason."""
-    out = obs.sort_values(["series", "period_end"]).reset_index(drop=True)
-    first_of_segment = out["segment"] != out.groupby("series")["segment"].shift(1)
-    out["rebase"] = first_of_segment & out["series"].eq(out["series"].shift(1))
+    """XmR limits per series and period type; a series break starts new limits; refusals carry
+    their reason.
+
+    A monthly KPI may also hold financial-year values (from an annual report): each period type
+    is its own chart, so a year never sits among the months it sums.
+    """
+    out = obs.assign(_type=obs["period_type"] if "period_type" in obs else "")
+    out = out.sort_values(["series", "_type", "period_end"]).reset_index(drop=True)
+    chart = out["series"].astype(str) + "|" + out["_type"].astype(str)
+    first_of_segment = out["segment"] != out.groupby(chart)["segment"].shift(1)
+    out["rebase"] = first_of_segment & chart.eq(chart.shift(1))
+    out["_chart"] = chart
     threshold = _per_kpi(out, kpis, "target_kind") == "threshold"
     target = _per_kpi(out, kpis, "target_value").astype(float).where(threshold)
     statistic = _per_kpi(out, kpis, "statistic")
@@ -423,7 +458,7 @@ def add_spc(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
         warnings.simplefilter("ignore", SpcTrialLimitsWarning)
         points = spc_frame(
             spc_input,
-            series_key="series",
+            series_key="_chart",
             order="_order",
             value="_value",
             improvement_direction=_per_kpi(out, kpis, "direction").map(SPC_DIRECTIONS).to_numpy(),
@@ -443,7 +478,7 @@ def add_spc(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
     out["spc_trial_limits"] = points["trial_limits"].fillna(False).astype(bool).to_numpy()
     out["spc_reason"] = _text(points["not_applicable_reason"])
     out["assurance"] = _text(points["assurance"])
-    return out.drop(columns="rebase")
+    return out.drop(columns=["rebase", "_chart", "_type"])
 
 
 def _text(column) -> np.ndarray:

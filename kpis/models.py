@@ -481,6 +481,11 @@ class Assessment(models.Model):
     change_category = models.CharField(max_length=40, blank=True)
     change_reason = models.CharField(max_length=120, blank=True)
     benchmark_england = models.CharField(max_length=20, blank=True)
+    benchmark_england_by_source = models.BooleanField(
+        default=False,
+        help_text="The comparison with England is the publisher's own (Fingertips), given where "
+        "the service cannot compute one.",
+    )
     benchmark_rest_of_set = models.CharField(max_length=20, blank=True)
     spc_mean = models.FloatField(null=True)
     spc_lower_limit = models.FloatField(null=True)

@@ -196,11 +196,11 @@ def _held_breakdowns(figures: pd.DataFrame, infos: list[_KpiInfo]) -> pd.DataFra
     held = {i.code: set(i.breakdowns) for i in infos}
     kpi = figures["kpi_code"]
     has_cohort = kpi.isin(list(cohorts))
-    cohort_dimension = kpi.map({k: c[0] for k, c in cohorts.items()}).fillna("")
-    cohort_category = kpi.map({k: c[1] for k, c in cohorts.items()}).fillna("")
+    cohort_dimension = kpi.map({i.code: cohorts.get(i.code, ("", ""))[0] for i in infos})
+    cohort_category = kpi.map({i.code: cohorts.get(i.code, ("", ""))[1] for i in infos})
     in_cohort = has_cohort & cohort_dimension.eq(dimension) & cohort_category.eq(category)
-    allowed = pd.Series(
-        [d in held.get(k, ()) for k, d in zip(kpi, dimension, strict=True)], index=figures.index
+    allowed = (kpi.astype(str) + "|" + dimension).isin(
+        {f"{code}|{d}" for code, dimensions in held.items() for d in dimensions}
     )
     keep = in_cohort | (~has_cohort & (dimension.eq("all") | (dimension.ne("") & allowed)))
     return pd.DataFrame(

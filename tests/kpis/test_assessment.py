@@ -222,3 +222,111 @@ def test_value_by_date_projects_the_trend_to_the_due_date_with_its_interval():
     assert latest["planned_value"] == pytest.approx(7.5, abs=0.01)
     # Earlier rows keep their distance status and carry no projection.
     assert np.isnan(result.iloc[1]["trend_projection"])
+
+
+def test_a_financial_year_value_is_charted_apart_from_the_months_it_sums():
+    months = [
+        (f"{name} {year}", numerator, 100)
+        for (name, year), numerator in zip(
+            [
+                ("Apr", 2021),
+                ("May", 2021),
+                ("Jun", 2021),
+                ("Jul", 2021),
+                ("Aug", 2021),
+                ("Sep", 2021),
+                ("Oct", 2021),
+                ("Nov", 2021),
+                ("Dec", 2021),
+                ("Jan", 2022),
+                ("Feb", 2022),
+                ("Mar", 2022),
+            ],
+            [40, 42, 44, 41, 43, 45, 42, 44, 46, 43, 45, 47],
+            strict=True,
+        )
+    ]
+
+    def typed(rows):
+        frame = obs(rows)
+        return frame.assign(period_type=[periods.parse_period(p).type for p in frame["period"]])
+
+    alone = assess(typed(months), kpi_frame(), PLACES, [], as_of=date(2022, 6, 1))
+    # The annual report's 2021-22 figure (540 of 1,200 = 45%) joins the same series; it
+    # ends on the day March 2022 ends, which in one chart would be two points at one time.
+    together = assess(
+        typed([*months, ("2021-22", 540, 1200)]), kpi_frame(), PLACES, [], as_of=date(2022, 6, 1)
+    )
+    monthly = together[together["label"] != "2021-22"].sort_values("period_end")
+    # The months' XmR mean is their own: (40 + 42 + ... + 47) / 12 = 43.5 per cent.
+    assert monthly["spc_mean"].iloc[0] == pytest.approx(43.5)
+    assert monthly["spc_mean"].tolist() == pytest.approx(
+        alone.sort_values("period_end")["spc_mean"].tolist()
+    )
+    year = together[together["label"] == "2021-22"].iloc[0]
+    # A chart of its own, of one point: its mean is itself, not the months'.
+    assert year["spc_mean"] == pytest.approx(45.0)
+
+
+def test_a_breakdown_is_compared_with_the_same_breakdown_elsewhere():
+    def series(rows, series, place, category):
+        dimension = "all" if category == "all" else "age_band"
+        return obs(rows, series=series, place=place).assign(dimension=dimension, category=category)
+
+    # Southend 65+: 45/50 = 90%; England 65+: 100/200 = 50%, England all ages 900/1,000 =
+    # 90%. Against England's 65+ figure Southend's 65+ is better (Wilson 99.8% lower bound
+    # 69.96%, as above); against all ages it would look similar.
+    frame = pd.concat(
+        [
+            series([("2023-24", 45, 50)], 1, "southend", "65+"),
+            series([("2023-24", 400, 1000)], 2, "southend", "all"),
+            series([("2023-24", 100, 200)], 3, "england", "65+"),
+            series([("2023-24", 900, 1000)], 4, "england", "all"),
+            series([("2023-24", 60, 100)], 5, "set", "65+"),
+            series([("2023-24", 700, 2000)], 6, "set", "all"),
+        ],
+        ignore_index=True,
+    )
+    kpis = kpi_frame()
+    result = add_benchmarks(add_intervals(frame, kpis), kpis, PLACES).set_index("series")
+    assert result.loc[1, "benchmark_england"] == "better_99_8"
+    assert result.loc[2, "benchmark_england"] == "worse_99_8"  # 40% against 90%
+    # The rest of SET for Southend's 65+ is (60 - 45) / (100 - 50) = 30%, not from all ages.
+    assert result.loc[1, "rest_of_set_value"] == pytest.approx(30.0)
+    assert result.loc[2, "rest_of_set_value"] == pytest.approx(300 / 1000 * 100)
+
+
+def test_the_publishers_own_comparison_stands_in_only_where_none_can_be_computed():
+    kpis = kpi_frame(statistic="dsr", multiplier=100_000.0)
+    frame = pd.concat(
+        [
+            obs([("2019 to 2021", 67, 600_000)], series=1, place="southend"),
+            obs([("2019 to 2021", 50, 500_000)], series=2, place="thurrock"),
+        ],
+        ignore_index=True,
+    )
+    # Southend has no interval (a standardised rate published without one) and there is no
+    # England value to compare with; Fingertips said "Worse 95%". Thurrock likewise, but said
+    # "Not compared", which is no comparison at all.
+    frame["ci_lower"] = np.nan
+    frame["source_comparison"] = ["Worse 95%", "Not compared"]
+    result = add_benchmarks(add_intervals(frame, kpis), kpis, PLACES).set_index("place")
+    assert result.loc["southend", "benchmark_england"] == "worse_95"
+    assert result.loc["southend", "benchmark_england_by_source"]
+    assert result.loc["thurrock", "benchmark_england"] == ""
+    assert not result.loc["thurrock", "benchmark_england_by_source"]
+
+
+def test_a_comparison_the_service_can_make_is_its_own():
+    kpis = kpi_frame()
+    frame = pd.concat(
+        [
+            obs([("2023-24", 45, 50)], series=1, place="southend"),
+            obs([("2023-24", 500, 1000)], series=2, place="england"),
+        ],
+        ignore_index=True,
+    ).assign(source_comparison="Similar")
+    result = add_benchmarks(add_intervals(frame, kpis), kpis, PLACES).set_index("place")
+    # 45/50 = 90% (99.8% lower bound 69.96%) against England's 50%: better, by the service.
+    assert result.loc["southend", "benchmark_england"] == "better_99_8"
+    assert not result.loc["southend", "benchmark_england_by_source"]

@@ -6,6 +6,7 @@ column layout with illustrative values chosen so that each printed percentage ca
 hand from its counts (noted beside each assertion).
 """
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,11 +15,12 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from kpis.combine import NotCombinable, combine
-from kpis.models import Observation
+from kpis.models import Assessment, Observation
 from kpis.national import PublicationFormatError
 from kpis.periods import financial_year
 from kpis.selectors.observations import observations_frame
 from kpis.services.national import publication_import
+from kpis.services.progress import progress_recompute
 from strategy.access import Role
 
 FILES = Path(__file__).parents[1] / "national" / "files"
@@ -222,3 +224,22 @@ def test_a_reissued_file_with_the_same_figures_changes_nothing(analyst):
         content=(FILES / ANNUAL_2021).read_bytes() + b"\r\n",
     )
     assert again.created and again.values_changed == 0
+
+
+def test_imported_counts_give_an_england_comparison_and_a_verdict(analyst):
+    imported(analyst, ANNUAL_2021)
+    series = Observation.objects.get(
+        series__kpi__code="TT-RECOVERY",
+        series__place__code="ccg-99g",
+        series__breakdown__dimension="all",
+    ).series
+    progress_recompute(series_ids=[series.pk], as_of=date(2021, 9, 30))
+    stored = Assessment.objects.get(series=series, period__label="2020-21")
+    # Southend 1,380 / 3,000 = 46.0% against England's 290,502 / 585,300 = 49.6%: the
+    # intervals come from the counts, so the comparison can be made; and the standard of 50%
+    # lies above Southend's whole interval (Wilson 44.2% to 47.8%).
+    assert stored.lower95 == pytest.approx(44.22, abs=0.01)
+    assert stored.upper95 == pytest.approx(47.79, abs=0.01)
+    # Even at 99.8% (z = 3.09) Southend's interval, about 43.2% to 48.8%, lies below 49.6%.
+    assert stored.benchmark_england == "worse_99_8"
+    assert stored.verdict == "off_track"
