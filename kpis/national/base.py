@@ -132,6 +132,8 @@ class ParsedPublication:
     issues: list[str] = field(default_factory=list)
     filename: str = ""
     layout: str = ""
+    #: File rows of areas not asked for, left unread (wide files read for some areas only).
+    rows_skipped: int = 0
 
 
 def header_key(name: object) -> str:
@@ -232,10 +234,15 @@ def decode(content: bytes) -> tuple[str, list[str]]:
     return text, [f"The file is not UTF-8; it was read as {encoding}."]
 
 
+#: A header is read from the text's first characters only: no header is longer.
+HEADER_SPAN = 1_000_000
+
+
 def read_header(text: str) -> list[str]:
     """The first record of a CSV text, cells stripped."""
     try:
-        first = next(csv.reader(io.StringIO(text.replace("\x00", ""))), [])
+        start = text[:HEADER_SPAN].replace("\x00", "")
+        first = next(csv.reader(io.StringIO(start)), [])
     except csv.Error as error:
         raise PublicationFormatError(f"The header row is not valid CSV ({error}).") from error
     return [cell.strip().lstrip("\ufeff").strip() for cell in first]
@@ -315,8 +322,10 @@ def read_table(
         }
     usecols = sorted({*positions.values(), *measure_positions.values()}) if layout.wide else None
     try:
+        # From UTF-8 bytes: a StringIO of a large text holds four bytes a character.
         raw = pd.read_csv(
-            io.StringIO(text),
+            io.BytesIO(text.encode("utf-8")),
+            encoding="utf-8",
             header=None,
             dtype=str,
             keep_default_na=False,
@@ -649,6 +658,7 @@ def publication(
     filename: str,
     issues: list[str],
     repeats_checked: bool = False,
+    rows_skipped: int = 0,
 ) -> ParsedPublication:
     """A parser's normalised rows, finalised, with the file's provenance."""
     publisher = table.layout.publisher
@@ -659,6 +669,7 @@ def publication(
         issues=issues,
         filename=filename,
         layout=table.layout.key,
+        rows_skipped=rows_skipped,
     )
 
 

@@ -8,6 +8,7 @@ from kpis.periods import PeriodSpec
 
 from . import fingertips, mhsds, talking_therapies
 from .base import (
+    HEADER_SPAN,
     Layout,
     ParsedPublication,
     PublicationFormatError,
@@ -32,7 +33,7 @@ PARSERS: dict[str, Callable[..., ParsedPublication]] = {
 def detect_layout(content: bytes, *, filename: str = "The file") -> Layout:
     """The layout whose columns a file's header has; PublicationFormatError if none."""
     text, _ = decode(content)
-    text = text.replace("\x00", "")
+    text = text[:HEADER_SPAN].replace("\x00", "")
     if not text.strip():
         raise PublicationFormatError(f"{filename} is empty.")
     return choose_layout(read_header(text), LAYOUTS, filename=filename)
@@ -49,15 +50,17 @@ def parse_publication(
     filename: str,
     measures: Iterable[str] | None = None,
     period: PeriodSpec | None = None,
+    areas: Iterable[str] | None = None,
 ) -> ParsedPublication:
     """Parse a file with the parser of the publisher its header names.
 
-    ``measures`` and ``period`` concern wide annual reports only: the measure columns to read
-    and the financial year when the file name does not give it.
+    ``measures``, ``period`` and ``areas`` concern wide annual reports only: the measure
+    columns to read, the financial year when the file name does not give it, and the
+    organisations whose rows to read (England always).
     """
     layout = detect_layout(content, filename=filename)
     if layout.wide:
         return PARSERS[layout.publisher](
-            content, filename=filename, measures=measures, period=period
+            content, filename=filename, measures=measures, period=period, areas=areas
         )
     return PARSERS[layout.publisher](content, filename=filename)

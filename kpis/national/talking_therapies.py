@@ -209,10 +209,23 @@ def annual_period(filename: str) -> PeriodSpec:
     )
 
 
-def _annual(table, *, filename: str, period: PeriodSpec | None, issues: list[str]):
-    """The wide annual report as one row per organisation, breakdown and measure."""
+def _annual(
+    table, *, filename: str, period: PeriodSpec | None, areas, issues: list[str]
+) -> tuple[pd.DataFrame, int]:
+    """The wide annual report as one row per organisation, breakdown and measure, and how many
+    file rows were left unread because their organisation is not in ``areas``."""
     spec = period or annual_period(filename)
     measures = table.measures
+    skipped = 0
+    if areas is not None:
+        wanted = {str(a).upper() for a in areas}
+        kept = table.cells["org_type"].str.casefold().eq("england") | table.cells[
+            "org_code"
+        ].str.upper().isin(wanted)
+        skipped = int((~kept).sum())
+        table.cells = table.cells[kept]
+        if measures is not None:
+            measures = measures[kept]
     if measures is not None:
         both = report_repeats(
             table.cells.join(measures.add_prefix("measure:")),
@@ -268,7 +281,7 @@ def _annual(table, *, filename: str, period: PeriodSpec | None, issues: list[str
     out["value"] = value
     out["marker"] = marker
     out["suppressed"] = marker.isin(SUPPRESSION_MARKERS)
-    return out
+    return out, skipped
 
 
 def parse_talking_therapies(
@@ -277,19 +290,29 @@ def parse_talking_therapies(
     filename: str,
     measures=None,
     period: PeriodSpec | None = None,
+    areas=None,
 ) -> ParsedPublication:
     """Parse an NHS Talking Therapies monthly, quarterly or annual report CSV into the normalised
     frame.
 
     ``measures`` limits an annual report to the measure columns named (the others are not read);
-    ``period`` is the financial year of an annual report whose file name does not give it.
+    ``period`` is the financial year of an annual report whose file name does not give it;
+    ``areas`` limits an annual report to the organisations with those codes (and England), the
+    rest counted in rows_skipped but not read further.
     Raises PublicationFormatError (naming the missing columns of the closest layout) otherwise.
     """
     table = read_table(content, filename=filename, layouts=LAYOUTS, measures=measures)
     issues = list(table.issues)
     if table.layout is ANNUAL:
-        out = _annual(table, filename=filename, period=period, issues=issues)
-        return publication(out, table=table, filename=filename, issues=issues, repeats_checked=True)
+        out, skipped = _annual(table, filename=filename, period=period, areas=areas, issues=issues)
+        return publication(
+            out,
+            table=table,
+            filename=filename,
+            issues=issues,
+            repeats_checked=True,
+            rows_skipped=skipped,
+        )
     cells = table.cells
     quarterly = table.layout is QUARTERLY
     orgs = _areas_quarterly(cells) if quarterly else _areas_monthly(cells)

@@ -163,6 +163,14 @@ def _figures(
     )
 
 
+def _area_codes() -> set[str]:
+    """Every GSS and NHS code of a place: the rows of a large file worth reading."""
+    codes = set()
+    for gss, nhs in Place.objects.values_list("gss_code", "nhs_code"):
+        codes.update(code.upper() for code in (gss, nhs) if code)
+    return codes
+
+
 def _place_codes(area_codes: pd.Series) -> pd.Series:
     lookup = {}
     for code, gss, nhs in Place.objects.values_list("code", "gss_code", "nhs_code"):
@@ -252,7 +260,9 @@ def publication_import(
     measures = recipe_measure_names(_recipes().values()) | set(
         Kpi.objects.exclude(source_indicator_id="").values_list("source_indicator_id", flat=True)
     )
-    parsed = parse_publication(content, filename=filename, measures=measures, period=period)
+    parsed = parse_publication(
+        content, filename=filename, measures=measures, period=period, areas=_area_codes()
+    )
     existing = NationalPublication.objects.filter(checksum=parsed.file_checksum).first()
     if existing is not None:
         return ImportResult(existing, False, existing.rows_read, 0, 0, {})
@@ -274,7 +284,8 @@ def publication_import(
         reasons = reasons.mask(figures["place_code"].isna(), "area not a place")
         rows = figures[reasons.eq("")].copy()
     imported, not_imported = _row_counts(frame, sources, reasons)
-    rows_read = int(frame["source_row"].nunique())
+    not_imported["area not a place"] += parsed.rows_skipped
+    rows_read = int(frame["source_row"].nunique()) + parsed.rows_skipped
     with transaction.atomic():
         publication = NationalPublication.objects.create(
             publisher=parsed.publisher,
