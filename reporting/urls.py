@@ -8,6 +8,7 @@ app_name = "reporting"
 urlpatterns = [
     # Public
     path("", public.strategy_home, name="home"),
+    path("kpis/", public.kpi_list, name="kpi-list"),
     path("kpis/<slug:code>/", public.kpi_definition, name="kpi-definition"),
     path("deliverables/", public.deliverables, name="deliverables"),
     path("releases/", public.releases_page, name="releases"),

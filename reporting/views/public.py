@@ -3,11 +3,12 @@
 from django.http import Http404
 from django.shortcuts import render
 
-from kpis.models import Kpi
+from kpis.models import Kpi, Statistic
 from kpis.selectors.releases import release_calendar
+from strategy.models import Cohort
 from strategy.selectors import deliverable_list, priorities_by_cohort_and_theme
 
-from ..selectors import kpi_definition_get, strategy_on_a_page
+from ..selectors import catalogue_outcomes, kpi_catalogue, kpi_definition_get, strategy_on_a_page
 
 
 def strategy_home(request):
@@ -16,6 +17,27 @@ def strategy_home(request):
         request,
         "reporting/public/strategy_on_a_page.html",
         {"strategy": strategy, "sections": priorities_by_cohort_and_theme(strategy)},
+    )
+
+
+def kpi_list(request):
+    filters = {
+        "query": request.GET.get("q", "").strip()[:100],
+        "outcome": request.GET.get("outcome", ""),
+        "cohort": request.GET.get("cohort", ""),
+        "statistic": request.GET.get("statistic", ""),
+    }
+    kpis = list(kpi_catalogue(**filters))
+    return render(
+        request,
+        "reporting/public/kpi_list.html",
+        {
+            "kpis": kpis,
+            "filters": filters,
+            "outcomes": catalogue_outcomes(),
+            "cohorts": Cohort.choices,
+            "statistics": Statistic.choices,
+        },
     )
 
 
