@@ -672,9 +672,33 @@ class NationalPublication(models.Model):
 
 
 class Release(models.Model):
-    """A dated publication, announced in advance; approved values become public only here."""
+    """A dated publication, announced in advance; approved values become public only here.
+
+    What it contains: the approved values of the chosen returns, KPIs and national publications
+    and those approved up to a date; with none of these chosen, everything approved. A
+    correction release names the release it corrects and says what it corrects.
+    """
+
+    class Kind(models.TextChoices):
+        REGULAR = "regular", "Release"
+        CORRECTION = "correction", "Correction"
 
     title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.REGULAR)
+    corrects = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="corrections"
+    )
+    correction_note = models.TextField(
+        blank=True, help_text="For the public: what the correction changes, and why."
+    )
+    uploads = models.ManyToManyField("ReturnUpload", blank=True, related_name="releases")
+    kpis = models.ManyToManyField(Kpi, blank=True, related_name="releases")
+    publications = models.ManyToManyField(
+        "NationalPublication", blank=True, related_name="releases"
+    )
+    approved_up_to = models.DateTimeField(
+        null=True, blank=True, help_text="Include every value approved by this time."
+    )
     scheduled_for = models.DateTimeField(help_text="Announced date and time (Europe/London).")
     announced_at = models.DateTimeField()
     published_at = models.DateTimeField(null=True, blank=True)
@@ -691,6 +715,26 @@ class Release(models.Model):
 
     def __str__(self):
         return f"{self.title} ({self.scheduled_for:%d %b %Y})"
+
+
+class ReleaseAccess(models.Model):
+    """A person named for pre-release access to one release, and when they saw its figures."""
+
+    release = models.ForeignKey(Release, on_delete=models.CASCADE, related_name="accesses")
+    user = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    granted_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    granted_at = models.DateTimeField()
+    first_seen_at = models.DateTimeField(null=True, blank=True)
+    last_seen_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["release", "user__username"]
+        constraints = [
+            models.UniqueConstraint(fields=["release", "user"], name="release_access_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.user} for {self.release}"
 
 
 class ReportingExpectation(models.Model):
@@ -732,6 +776,7 @@ class AuditEvent(models.Model):
         WITHDRAW = "withdraw", "Withdrew a return"
         VALUES_CHANGED = "values_changed", "Values changed"
         IMPORT = "import", "Imported a national publication"
+        RELEASE_SCHEDULED = "release_scheduled", "Announced a release"
         RELEASE = "release", "Published a release"
         PRE_RELEASE_ACCESS = "pre_release_access", "Viewed unpublished figures"
         REOPEN = "reopen", "Reopened a period"

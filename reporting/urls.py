@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import internal, public, returns
+from .views import internal, public, releases, returns
 
 app_name = "reporting"
 urlpatterns = [
@@ -12,6 +12,9 @@ urlpatterns = [
     path("kpis/<slug:code>/", public.kpi_definition, name="kpi-definition"),
     path("deliverables/", public.deliverables, name="deliverables"),
     path("releases/", public.releases_page, name="releases"),
+    path("releases/new/", releases.release_new, name="release-new"),
+    path("releases/<int:pk>/", releases.release_detail, name="release-detail"),
+    path("releases/<int:pk>/publish", releases.release_publish_now, name="release-publish"),
     # Internal
     path("audit/", internal.audit_log, name="audit"),
     path("completeness/", internal.completeness_page, name="completeness"),

@@ -22,6 +22,7 @@ from kpis.models import (
     DisclosureRule,
     Frequency,
     Kpi,
+    NationalPublication,
     Observation,
     Period,
     PeriodType,
@@ -133,6 +134,19 @@ class ObservationFactory(factory.django.DjangoModelFactory):
     denominator = Decimal(60)
     value = Decimal(50)
     recorded_at = factory.LazyFunction(timezone.now)
+
+
+class NationalPublicationFactory(factory.django.DjangoModelFactory):
+    """An imported publisher's file, by an analyst, just now."""
+
+    class Meta:
+        model = NationalPublication
+
+    publisher = "fingertips"
+    original_name = factory.Sequence(lambda n: f"indicators-{n}.csv")
+    checksum = factory.Sequence(lambda n: hashlib.sha256(f"publication {n}".encode()).hexdigest())
+    imported_by = factory.SubFactory(UserFactory)
+    imported_at = factory.LazyFunction(timezone.now)
 
 
 class ReleaseFactory(factory.django.DjangoModelFactory):
