@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile, File
 from django.db import transaction
 from django.utils import timezone
+from django.utils.text import get_valid_filename
 
 from strategy.access import Action, user_can, user_can_for_all
 from strategy.models import User
@@ -99,17 +100,27 @@ def _sha256(file: File) -> str:
     return digest.hexdigest()
 
 
+def display_filename(filename: str) -> str:
+    """The name a file is shown by: its last path part, without control characters."""
+    name = filename.replace("\\", "/").rsplit("/", 1)[-1]
+    name = "".join(c for c in name if c.isprintable()).strip()
+    return (name or "return")[:255]
+
+
 def _stored_upload(*, user: User, filename: str, file: File, kind: str, checksum: str):
+    filename = display_filename(filename)
     upload = ReturnUpload(
         kind=kind,
-        original_name=filename[:255],
+        original_name=filename,
         checksum=checksum,
         size=file.size,
         uploaded_by=user,
         uploaded_at=timezone.now(),
         stage="Waiting to be validated",
     )
-    upload.file.save(f"{checksum[:16]}-{filename[-80:]}", file, save=False)
+    # Stored under a name of safe characters only; the name shown keeps the user's spelling.
+    stored = get_valid_filename(filename[-80:]) or "return"
+    upload.file.save(f"{checksum[:16]}-{stored}", file, save=False)
     upload.save()
     return upload
 

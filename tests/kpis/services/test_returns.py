@@ -157,3 +157,19 @@ def test_withdrawal_is_recorded_never_deleted_and_not_after_approval(lead, sig):
     fresh = approve(uploaded(lead, GOOD), lead, sig)
     with pytest.raises(ValidationError, match="corrected by a new return"):
         upload_withdraw(upload=fresh, user=lead, reason="too late")
+
+
+@pytest.mark.parametrize(
+    ("given", "shown"),
+    [
+        ("../../x.csv", "x.csv"),
+        ("C:\\Users\\lead\\return.csv", "return.csv"),
+        ("x\x00.csv", "x.csv"),
+        ("\x00", "return"),
+    ],
+)
+def test_awkward_filenames_are_kept_by_their_last_part(lead, given, shown):
+    upload, created = upload_create(user=lead, filename=given, content=GOOD)
+    assert created and upload.original_name == shown
+    stored = upload.file.name
+    assert ".." not in stored and "\x00" not in stored and stored.endswith(shown)
