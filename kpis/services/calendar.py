@@ -93,7 +93,7 @@ def reminders_send(*, today: date | None = None) -> int:
     recipients = reminder_recipients()
     pending: dict[str, list] = defaultdict(list)
     for expectation in expectations_with_status(today=today):
-        if expectation.status == "met" or expectation.due_on > window:
+        if expectation.received or expectation.due_on > window:
             continue
         if today > expectation.locks_on and not (
             expectation.reopened_until and today <= expectation.reopened_until

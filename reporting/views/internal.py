@@ -58,10 +58,11 @@ def completeness_csv(request):
             "place": e.place.name,
             "due_on": e.due_on.isoformat(),
             "status": e.status,
+            "return_id": e.upload_id or "",
         }
         for e in expectations
     ]
-    columns = ["period", "kpi_code", "place_code", "place", "due_on", "status"]
+    columns = ["period", "kpi_code", "place_code", "place", "due_on", "status", "return_id"]
     return csv_response(rows, columns=columns, filename=f"completeness-{period or 'all'}.csv")
 
 
