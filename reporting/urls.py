@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import internal, public, releases, returns
+from .views import deliverables, internal, public, releases, returns
 
 app_name = "reporting"
 urlpatterns = [
@@ -16,6 +16,12 @@ urlpatterns = [
     path("releases/<int:pk>/", releases.release_detail, name="release-detail"),
     path("releases/<int:pk>/publish", releases.release_publish_now, name="release-publish"),
     # Internal
+    path("tracker/", deliverables.deliverable_tracker_page, name="deliverable-tracker"),
+    path(
+        "tracker/<str:code>/update",
+        deliverables.deliverable_update,
+        name="deliverable-update",
+    ),
     path("audit/", internal.audit_log, name="audit"),
     path("completeness/", internal.completeness_page, name="completeness"),
     path("completeness.csv", internal.completeness_csv, name="completeness-csv"),

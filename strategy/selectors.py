@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from django.db.models import Prefetch
 
-from .models import Cohort, Deliverable, Priority, Strategy, Theme
+from .models import Cohort, Deliverable, DeliverableUpdate, Priority, Strategy, Theme
 
 CURRENT_STRATEGY = "set-2023-28"
 
@@ -76,3 +77,76 @@ def priorities_by_cohort_and_theme(strategy: Strategy) -> list[CohortSection]:
         ]
         sections.append(CohortSection(cohort=cohort, label=cohort.label, themes=columns))
     return sections
+
+
+#: Deliverables not started with less than this long to go are amber.
+AMBER_WITHIN_DAYS = 90
+
+
+@dataclass
+class TrackedDeliverable:
+    """A deliverable as the tracker shows it: RAG with its reason, overdue flag, latest update."""
+
+    deliverable: Deliverable
+    rag: str
+    rag_reason: str
+    overdue: bool
+    latest_update: DeliverableUpdate | None
+
+
+def deliverable_rag(deliverable: Deliverable, *, today: date) -> tuple[str, str, bool]:
+    """(RAG, reason, overdue) of a deliverable on a day.
+
+    Red: past its due date and not complete. Amber: not started with under 90 days to go, or
+    with no due date set. Green: complete, or under way and not yet due.
+    """
+    complete = deliverable.status == Deliverable.Status.COMPLETE
+    overdue = deliverable.due is not None and deliverable.due < today and not complete
+    if complete:
+        return "green", "Complete", False
+    if deliverable.status == Deliverable.Status.EXPIRED:
+        return "", "Expired with the earlier strategy", False
+    if overdue:
+        return "red", f"Overdue: was due {deliverable.due:%d %B %Y}", True
+    if deliverable.due is None:
+        return "amber", "No due date set", False
+    if deliverable.status == Deliverable.Status.NOT_STARTED:
+        if (deliverable.due - today).days < AMBER_WITHIN_DAYS:
+            return "amber", f"Not started, due {deliverable.due:%d %B %Y}", False
+        return "green", f"Not yet started, due {deliverable.due:%d %B %Y}", False
+    return "green", f"In progress, due {deliverable.due:%d %B %Y}", False
+
+
+def deliverable_tracker(
+    *, today: date, strategy_code: str = CURRENT_STRATEGY
+) -> list[TrackedDeliverable]:
+    """Every deliverable of the strategy with its RAG and latest update, in three queries."""
+    deliverables = deliverable_list(strategy_code=strategy_code).prefetch_related(
+        Prefetch(
+            "updates",
+            queryset=DeliverableUpdate.objects.select_related("author").order_by("-recorded_at"),
+        )
+    )
+    tracked = []
+    for deliverable in deliverables:
+        rag, reason, overdue = deliverable_rag(deliverable, today=today)
+        updates = list(deliverable.updates.all())
+        tracked.append(
+            TrackedDeliverable(deliverable, rag, reason, overdue, updates[0] if updates else None)
+        )
+    return tracked
+
+
+def deliverable_get(*, code: str) -> Deliverable:
+    return (
+        Deliverable.objects.select_related("owner")
+        .prefetch_related(
+            Prefetch(
+                "updates",
+                queryset=DeliverableUpdate.objects.select_related("author").order_by(
+                    "-recorded_at"
+                ),
+            )
+        )
+        .get(code=code)
+    )

@@ -7,15 +7,17 @@ from pathlib import Path
 
 import yaml
 from django.contrib.auth.models import Group
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from .access import Action as AccessAction
-from .access import Role, roles_can
+from .access import Role, roles_can, user_can
 from .models import (
     Action,
     Area,
     Deliverable,
+    DeliverableUpdate,
     FocusArea,
     NarrativePopulation,
     Need,
@@ -337,3 +339,36 @@ def demo_accounts_ensure() -> list[tuple[str, str, str]]:
             )
         created.append((username, demo_password(username), role.label))
     return created
+
+
+def deliverable_update_may_post(user: User, deliverable: Deliverable) -> bool:
+    """The deliverable's owner organisation's people, and the group, post its updates."""
+    if not getattr(user, "is_authenticated", False):
+        return False
+    owner = deliverable.owner_id is not None and user.organisation_id == deliverable.owner_id
+    return owner or user_can(user, AccessAction.UPDATE_DELIVERABLE)
+
+
+@transaction.atomic
+def deliverable_update_post(
+    *, user: User, deliverable: Deliverable, status: str, note: str
+) -> DeliverableUpdate:
+    """Record an update: the deliverable takes its status; earlier updates stay as history."""
+    if not deliverable_update_may_post(user, deliverable):
+        raise PermissionDenied(
+            "Updates are posted by the deliverable's owner and the Strategy Implementation Group."
+        )
+    if status not in Deliverable.Status.values or status == Deliverable.Status.EXPIRED:
+        raise ValidationError("Choose not started, in progress or complete.")
+    if not note.strip():
+        raise ValidationError("Say what has happened: the update is the record.")
+    update = DeliverableUpdate.objects.create(
+        deliverable=deliverable,
+        recorded_at=timezone.now(),
+        status=status,
+        note=note.strip(),
+        author=user,
+    )
+    # A conditional update of the one field, never a whole-row save over others' changes.
+    Deliverable.objects.filter(pk=deliverable.pk).update(status=status)
+    return update
