@@ -5,6 +5,10 @@ is judged by content, never by the file name alone. What is checked here is what
 unreadable or unacceptable as a whole: type, encoding, size, macros, external links, embedded
 objects, the header, and person-level data (returns hold aggregates only). Row-by-row checks of
 the figures are in ``validate.py``.
+
+Any file under the size limit is read with bounded work: blank rows count towards the row limit,
+a workbook is scanned for what would make it costly before a cell is read (see "XLSX" below),
+and a read still running at its deadline (``READ_SECONDS``) is refused with the reason.
 """
 
 from __future__ import annotations
@@ -12,13 +16,15 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import pyexpat
 import re
 import unicodedata
-import warnings
 import zipfile
 import zlib
+from array import array
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from time import monotonic
 from xml.etree import ElementTree
 
 import numpy as np
@@ -57,6 +63,15 @@ UNZIPPED_FACTOR = 30
 MAX_SHEET_COLUMNS = 40
 # Blank rows a sheet may hold beyond its row limit (spreadsheets often carry trailing ones).
 MAX_BLANK_ROWS = 10_000
+# Text a worksheet may hold, and the shared-strings table, as a multiple of the upload limit (a
+# reader copies a shared string into every cell that uses it).
+TEXT_FACTOR = 2
+# A workbook part that holds no cells (the workbook, its relationships, document properties)
+# is never larger than this.
+MAX_SMALL_PART_BYTES = 10_000_000
+# Seconds reading a file may take before it is refused (ReturnContext.read_seconds overrides):
+# with checking its rows after, validation stays within a minute.
+READ_SECONDS = 45.0
 
 _VERSION_LINE = re.compile(r'^\ufeff?"?#\s*template_version\s*[=:]\s*([^,"\s]+)', re.I)
 
@@ -204,9 +219,31 @@ def _damaged_sheet(name: str, error: Exception) -> ReturnRejected:
     )
 
 
+class _Deadline:
+    """When reading must be done by: checked between steps and pieces of work, so a file that
+    would take longer is refused with the reason rather than read on."""
+
+    def __init__(self, name: str, seconds: float):
+        self.name = name
+        self.seconds = seconds
+        self.end = monotonic() + seconds
+
+    def check(self) -> None:
+        if monotonic() >= self.end:
+            raise _reject(
+                "file_too_slow",
+                f"The file took too long to read: '{self.name}' was not read within "
+                f"{self.seconds:g} seconds. Expected a return of the template's shape: delete "
+                "empty rows, extra sheets and formatting beyond the return's cells, or split it "
+                "into smaller returns, and upload it again.",
+            )
+
+
 def read_return(filename: str, content: bytes, ctx: ReturnContext) -> RawReturn:
     """Read a return; raise ``ReturnRejected`` with every reason when it cannot be accepted."""
     name = filename or "the file"
+    seconds = READ_SECONDS if ctx.read_seconds is None else ctx.read_seconds
+    deadline = _Deadline(name, seconds)
     if len(content) > ctx.max_bytes:
         raise _reject(
             "file_too_large",
@@ -217,7 +254,7 @@ def read_return(filename: str, content: bytes, ctx: ReturnContext) -> RawReturn:
     if not content.strip():
         raise _reject("empty_file", f"'{name}' is empty; expected a CSV or XLSX return.")
     if content[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
-        return _read_xlsx(name, content, ctx)
+        return _read_xlsx(name, content, ctx, deadline)
     for signature, description in _SIGNATURES:
         if content.startswith(signature):
             raise _reject(
@@ -239,7 +276,7 @@ def read_return(filename: str, content: bytes, ctx: ReturnContext) -> RawReturn:
             "workbook.",
             value="binary",
         )
-    return _read_csv(name, content, ctx)
+    return _read_csv(name, content, ctx, deadline)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -275,8 +312,9 @@ def _decode(name: str, content: bytes, row_offset: int = 0) -> str:
         ) from None
 
 
-def _read_csv(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
+def _read_csv(name: str, content: bytes, ctx: ReturnContext, deadline: _Deadline) -> RawReturn:
     text = _decode(name, content, ctx.row_offset)
+    deadline.check()
     head = text.lstrip()[:200].lower()
     if head.startswith("<"):
         kind = "an HTML or XML document"
@@ -292,13 +330,16 @@ def _read_csv(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
     comments = 0
     position = 0
     while position < len(text) and text[position : position + 2].lstrip('"').startswith("#"):
-        end = text.find("\n", position)
-        end = len(text) if end < 0 else end
+        # A line ends at LF, CRLF or a lone CR (Excel for Mac's "CSV (Macintosh)").
+        ends = [i for i in (text.find("\n", position), text.find("\r", position)) if i >= 0]
+        end = min(ends) if ends else len(text)
         match = _VERSION_LINE.match(text[position:end].strip())
         if match and version is None:
             version = match.group(1)
         comments += 1
-        position = end + 1
+        position = end + (2 if text[end : end + 2] == "\r\n" else 1)
+        if comments > _row_limit(ctx):
+            raise _too_many_rows(name, ctx)
     body = text[position:]
     if not body.strip():
         raise _reject(
@@ -307,6 +348,12 @@ def _read_csv(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
         )
     # The same body as bytes, for Arrow: after the byte-order mark and the comment lines.
     start = len(text[:position].encode()) + (3 if content.startswith(codecs.BOM_UTF8) else 0)
+    # Blank records count towards the row limit too (a file of millions of empty lines is
+    # refused, not read): without quote marks every line is a record, so they are counted
+    # before anything is parsed; with them, the parser stops at the limit.
+    if b'"' not in content[start:] and _lines(content[start:]) > _row_limit(ctx):
+        raise _too_many_rows(name, ctx)
+    deadline.check()
     if (read := _read_csv_arrow(content[start:])) is not None:
         header, factored, records = read
         return _build(
@@ -320,7 +367,7 @@ def _read_csv(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
             ctx=ctx,
         )
     try:
-        table = pd.read_csv(
+        with pd.read_csv(
             io.StringIO(body),
             header=None,
             dtype=str,
@@ -329,16 +376,21 @@ def _read_csv(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
             skip_blank_lines=False,
             sep=",",
             engine="c",
-        )
+            iterator=True,
+        ) as records:
+            table = records.get_chunk(_row_limit(ctx) + 1)
     except pd.errors.ParserError as error:
         raise ReturnRejected(
-            _csv_bad_lines(name, body, comments, str(error), ctx.row_offset)
+            _csv_bad_lines(name, body, comments, str(error), ctx, deadline)
         ) from None
     except (ValueError, UnicodeError, csv.Error, pd.errors.EmptyDataError) as error:
         raise _reject(
             "csv_malformed",
             f"'{name}' cannot be read as CSV ({error}); expected comma-separated values.",
         ) from None
+    if len(table) > _row_limit(ctx):  # the header and more records than the limit
+        raise _too_many_rows(name, ctx)
+    deadline.check()
     table = table.fillna("")
     table.columns = range(table.shape[1])
     header = [str(value) for value in table.iloc[0].tolist()]
@@ -402,15 +454,27 @@ def _read_csv_arrow(body: bytes) -> tuple[list[str], dict, int] | None:
     return header, factored, table.num_rows - 1
 
 
+def _lines(body: bytes) -> int:
+    """Lines of a text, however they end (CR LF, LF or CR alone)."""
+    breaks = body.count(b"\n") + body.count(b"\r") - body.count(b"\r\n")
+    return breaks + (not body.endswith((b"\n", b"\r")))
+
+
 def _csv_bad_lines(
-    name: str, body: str, comments: int, detail: str, row_offset: int = 0
+    name: str, body: str, comments: int, detail: str, ctx: ReturnContext, deadline: _Deadline
 ) -> list[Issue]:
-    """Every record with more fields than the header (only read when pandas has refused)."""
+    """Every record with more fields than the header (only read when pandas has refused), up
+    to the row limit."""
+    row_offset = ctx.row_offset
     issues = []
     try:
         reader = csv.reader(io.StringIO(body))
         width = None
         for index, record in enumerate(reader):
+            if index > _row_limit(ctx):
+                break
+            if not index % 8192:
+                deadline.check()
             if width is None:
                 width = len(record)
             elif len(record) > width:
@@ -443,10 +507,25 @@ def _csv_bad_lines(
 
 # ---------------------------------------------------------------------------------------------
 # XLSX
+#
+# A workbook is read in two stages, each of bounded cost:
+#
+# 1. Its parts are checked without reading a cell: the size unpacked, macros, external links,
+#    embedded objects, parts outside the workbook; then the shared-strings table and each
+#    worksheet's XML are scanned once, streaming (expat, nothing kept per cell), for what
+#    would make reading them unbounded: a cell beyond the template's columns, rows (blank ones
+#    too) past the row limit, more text than the limit (a shared string counted in every cell
+#    that uses it, as a reader copies it there), merged ranges past the limit. The scan of the
+#    data sheet also notes what the cell reader does not give: which cells are formatted as
+#    percentages, their formulas and their error values (#DIV/0!).
+# 2. Only then are the cells read, by calamine (Rust, about twenty times openpyxl's speed),
+#    one sheet at a time: the data sheet, the About sheet's version, then every other sheet
+#    screened for person-level data.
 
 
 def _zip_checks(name: str, archive: zipfile.ZipFile, ctx: ReturnContext) -> list[Issue]:
-    """Macros, external links, embedded objects and decompression bombs: from the zip parts."""
+    """Macros, external links, embedded objects, parts outside the workbook and decompression
+    bombs: from the zip's directory and its small parts."""
     infos = archive.infolist()
     names = {info.filename.lower(): info.filename for info in infos}
     issues: list[Issue] = []
@@ -463,6 +542,34 @@ def _zip_checks(name: str, archive: zipfile.ZipFile, ctx: ReturnContext) -> list
             )
         )
         return issues
+    # Two parts of one name (readers differ on which they take), a part named outside the
+    # package (an absolute path, '..'), or packed otherwise than spreadsheet programs pack
+    # them (deflated or stored; bzip2 and LZMA unpack far more slowly).
+    seen: set[str] = set()
+    for info in infos:
+        lower = info.filename.lower()
+        outside = lower.startswith(("/", "\\")) or ".." in re.split(r"[/\\]", lower)
+        packed = info.compress_type in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+        if lower in seen or outside or "\\" in lower or not packed:
+            why = (
+                "is stored twice"
+                if lower in seen
+                else "is packed in an unusual way"
+                if not packed
+                else "is named outside the workbook"
+            )
+            issues.append(
+                Issue(
+                    None,
+                    None,
+                    info.filename[:200],
+                    f"'{name}' has a part that {why} ({info.filename[:200]}); expected a "
+                    "workbook saved by Excel or another spreadsheet program: save it again as "
+                    "'Excel Workbook (.xlsx)' and re-upload.",
+                    "xlsx_damaged",
+                )
+            )
+        seen.add(lower)
     content_types = ""
     if "[content_types].xml" in names:
         content_types = archive.read(names["[content_types].xml"]).decode("utf-8", "replace")
@@ -520,20 +627,6 @@ def _zip_checks(name: str, archive: zipfile.ZipFile, ctx: ReturnContext) -> list
                 "external_links",
             )
         )
-    for original in sorted(o for lower, o in names.items() if _is_worksheet(lower)):
-        if (far := _cell_beyond_margin(archive, original)) is not None:
-            issues.append(
-                Issue(
-                    None,
-                    None,
-                    far,
-                    f"'{name}' has a cell in column {far.rstrip('0123456789')} "
-                    f"({original.rsplit('/', 1)[-1]}, cell {far}); a return holds only the "
-                    f"template's columns, up to column {_letter(MAX_SHEET_COLUMNS)}. Delete the "
-                    "columns to the right of the return's own and upload it again.",
-                    "cells_beyond_template",
-                )
-            )
     for original in sorted(o for lower, o in names.items() if lower.startswith("xl/embeddings/")):
         issues.append(
             Issue(
@@ -550,23 +643,6 @@ def _zip_checks(name: str, archive: zipfile.ZipFile, ctx: ReturnContext) -> list
 
 def _is_worksheet(part: str) -> bool:
     return part.startswith("xl/worksheets/") and part.endswith(".xml")
-
-
-# A cell reference past column AN (the 40th): AO-AZ, BA-ZZ, or any three-letter column.
-_FAR_CELL = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="((?:A[O-Z]|[B-Z][A-Z]|[A-Z]{3})[0-9]+)"')
-
-
-def _cell_beyond_margin(archive: zipfile.ZipFile, part: str) -> str | None:
-    """The first cell of a worksheet part beyond the columns a return may use, if any, found by
-    streaming the part's XML (so a sheet is never held whole to look)."""
-    tail = b""
-    with archive.open(part) as stream:
-        while piece := stream.read(1 << 20):
-            window = tail + piece
-            if found := _FAR_CELL.search(window):
-                return found.group(1).decode("ascii")
-            tail = window[-256:]  # a reference split across two pieces
-    return None
 
 
 def _open_zip(name: str, content: bytes) -> zipfile.ZipFile:
@@ -616,91 +692,730 @@ def _number_text(value) -> str:
     return str(value)
 
 
-def _load_workbook(name: str, content: bytes, data_only: bool):
-    from openpyxl import load_workbook
+@dataclass(frozen=True)
+class _Sheet:
+    title: str
+    state: str  # "visible", "hidden" or "veryHidden"
+    part: str  # the zip member holding its XML
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return load_workbook(
-                io.BytesIO(content), read_only=True, data_only=data_only, keep_links=False
-            )
-    except Exception as error:  # noqa: BLE001 - openpyxl raises many kinds on damaged files
+
+@dataclass
+class _Book:
+    """What the workbook's own parts say: its worksheets in order (chart sheets left out), and
+    the template version as a custom document property or a defined name."""
+
+    sheets: list[_Sheet]
+    property_version: str | None = None
+    name_version: str | None = None
+
+
+def _member(archive: zipfile.ZipFile, path: str) -> str | None:
+    """The zip member a path names, ignoring case (as the cell reader finds parts)."""
+    path = path.lower()
+    return next((n for n in archive.namelist() if n.lower() == path), None)
+
+
+def _small_part(name: str, archive: zipfile.ZipFile, member: str) -> ElementTree.Element:
+    """A part that holds no cells (the workbook, its relationships, the document properties),
+    parsed whole: refused when it is larger than any spreadsheet program writes one."""
+    size = archive.getinfo(member).file_size
+    if size > MAX_SMALL_PART_BYTES:
         raise _reject(
-            "xlsx_damaged",
-            f"'{name}' cannot be opened as an Excel workbook ({type(error).__name__}: {error}); "
-            "expected a complete .xlsx file: save it again and re-upload.",
+            "file_too_large",
+            f"'{name}' has a part {member} of {size:,} bytes; a workbook's {member} is at most "
+            f"{MAX_SMALL_PART_BYTES:,}. Copy the return's cells into the current template and "
+            "upload that.",
+            value=str(size),
+        )
+    data = archive.read(member)
+    if b"<!DOCTYPE" in data.upper():
+        raise ElementTree.ParseError(f"{member} declares a document type")
+    return ElementTree.fromstring(data)
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _workbook(name: str, archive: zipfile.ZipFile) -> _Book:
+    """The worksheets and the version from xl/workbook.xml, its relationships and
+    docProps/custom.xml. A sheet must be stored where spreadsheet programs store it
+    (xl/worksheets/), so that the part scanned is the part read."""
+    rels_member = _member(archive, "xl/_rels/workbook.xml.rels")
+    targets: dict[str, tuple[str, str]] = {}
+    if rels_member is not None:
+        for relation in _small_part(name, archive, rels_member):
+            if _local(relation.tag) == "Relationship":
+                kind = (relation.get("Type") or "").rpartition("/")[2]
+                targets[relation.get("Id") or ""] = (kind, relation.get("Target") or "")
+    book = _Book(sheets=[])
+    root = _small_part(name, archive, _member(archive, "xl/workbook.xml") or "xl/workbook.xml")
+    for element in root.iter():
+        tag = _local(element.tag)
+        if tag == "sheet":
+            rel = next((v for k, v in element.attrib.items() if _local(k) == "id"), "")
+            kind, target = targets.get(rel, ("", ""))
+            if kind == "chartsheet":
+                continue
+            # Where the cell reader looks for the part.
+            if target.startswith("/xl/"):
+                path = target[1:]
+            elif target.startswith("xl/"):
+                path = target
+            else:
+                path = f"xl/{target}"
+            member = _member(archive, path)
+            if (
+                member is None
+                or not _is_worksheet(member.lower())
+                or "/" in member[len("xl/worksheets/") :]
+            ):
+                raise _reject(
+                    "xlsx_damaged",
+                    f"'{name}' has a sheet '{element.get('name')}' stored outside the workbook's "
+                    f"worksheets ({target[:200] or 'no part'}); expected a workbook saved by "
+                    "Excel or another spreadsheet program: save it again as 'Excel Workbook "
+                    "(.xlsx)' and re-upload.",
+                    value=target[:200],
+                )
+            book.sheets.append(
+                _Sheet(element.get("name") or "", element.get("state") or "visible", member)
+            )
+        elif tag == "definedName" and element.get("name") == VERSION_KEY:
+            if element.get("localSheetId") is None and (element.text or "").startswith('"'):
+                book.name_version = element.text.strip('"').strip()
+    custom = _member(archive, "docProps/custom.xml")
+    if custom is not None:
+        for prop in _small_part(name, archive, custom):
+            if (prop.get("name") or "").strip().lower() != VERSION_KEY:
+                continue
+            value = next(iter(prop), None)
+            if value is not None and value.text is not None:
+                book.property_version = value.text.strip()
+                break
+    return book
+
+
+def _percent_styles(archive: zipfile.ZipFile, deadline: _Deadline) -> frozenset[str]:
+    """The cell formats (their index, as a cell's s attribute spells it) that show numbers as
+    percentages, from xl/styles.xml, streamed."""
+    from openpyxl.styles.numbers import BUILTIN_FORMATS
+
+    member = _member(archive, "xl/styles.xml")
+    if member is None:
+        return frozenset()
+    custom: dict[str, str] = {}
+    formats: list[str] = []
+    inside = ""  # numFmts or cellXfs
+    with archive.open(member) as source:
+        parser = pyexpat.ParserCreate()
+        parser.StartDoctypeDeclHandler = _no_doctype
+
+        def start(tag, attrs):
+            nonlocal inside
+            tag = tag.rpartition(":")[2]
+            if tag in ("numFmts", "cellXfs"):
+                inside = tag
+            elif tag == "numFmt" and inside == "numFmts":
+                custom[attrs.get("numFmtId", "")] = attrs.get("formatCode", "")
+            elif tag == "xf" and inside == "cellXfs":
+                formats.append(attrs.get("numFmtId", "0"))
+
+        def end(tag):
+            nonlocal inside
+            if tag.rpartition(":")[2] == inside:
+                inside = ""
+
+        parser.StartElementHandler = start
+        parser.EndElementHandler = end
+        while chunk := source.read(1 << 20):
+            parser.Parse(chunk, False)
+            deadline.check()
+        parser.Parse(b"", True)
+
+    def shown(format_id: str) -> str | None:
+        if format_id in custom:
+            return custom[format_id]
+        return BUILTIN_FORMATS.get(int(format_id)) if format_id.isdigit() else None
+
+    shown_as_percent = (_is_percent_format(shown(format_id)) for format_id in formats)
+    return frozenset(str(index) for index, percent in enumerate(shown_as_percent) if percent)
+
+
+def _no_doctype(*_) -> None:
+    raise ValueError("the XML declares a document type; a workbook's parts never do")
+
+
+class _Stop(Exception):
+    """A scan has found what it stops at."""
+
+
+def _shared_string_sizes(
+    name: str, archive: zipfile.ZipFile, ctx: ReturnContext, deadline: _Deadline
+) -> array:
+    """The length of each shared string (at most: phonetic runs count too), streamed; refused
+    when the table holds more strings or text than a return could use."""
+    member = _member(archive, "xl/sharedStrings.xml")
+    if member is None:
+        return array("q")
+    most_strings = _cell_limit(ctx)
+    most_text = TEXT_FACTOR * ctx.max_bytes
+    sizes = array("q")  # eight bytes a string, not a Python int's thirty-six
+    total = 0
+    # Counted first at the speed of unzipping (a table of millions of strings is refused
+    # before it is parsed), then parsed for the length of each.
+    counted = 0
+    tags = (b"<si>", b"<si ", b"<si/")
+    with archive.open(member) as source:
+        tail = b""
+        while chunk := source.read(1 << 22):
+            if not tail and (found := re.search(rb"<([A-Za-z_][\w.-]*):sst\b", chunk[:4096])):
+                tags += tuple(b"<" + found.group(1) + b":" + tag[1:] for tag in tags)
+            edge = tail[-8:]
+            counted += _count(edge + chunk, tags) - _count(edge, tags)
+            tail = chunk
+            if counted > most_strings:
+                break
+    parser = pyexpat.ParserCreate()
+    parser.StartDoctypeDeclHandler = _no_doctype
+    parser.buffer_text = True
+
+    def start(tag, _attrs):
+        if tag == "si" or tag.endswith(":si"):
+            sizes.append(0)
+            if len(sizes) > most_strings:
+                raise _Stop
+
+    def text(data):
+        nonlocal total
+        if sizes:
+            sizes[-1] += len(data)
+            total += len(data)
+
+    parser.StartElementHandler = start
+    parser.CharacterDataHandler = text
+    try:
+        if counted > most_strings:
+            raise _Stop
+        with archive.open(member) as source:
+            while chunk := source.read(1 << 20):
+                parser.Parse(chunk, False)
+                deadline.check()
+                if total > most_text:
+                    raise _Stop
+            parser.Parse(b"", True)
+    except _Stop:
+        raise _reject(
+            "file_too_large",
+            f"'{name}' holds more text than a return could use (over {most_strings:,} "
+            f"different cell texts or {most_text:,} characters); expected a return of up to "
+            f"{ctx.max_rows:,} rows. Copy the return's cells into the current template and "
+            "upload that.",
         ) from None
+    except (pyexpat.ExpatError, ValueError) as error:
+        raise _damaged_sheet(name, error) from None
+    return sizes
 
 
-def _pick_sheet(workbook):
-    sheets = workbook.worksheets
+@dataclass
+class _SheetScan:
+    """What the passes over a worksheet's XML found, no cell read."""
+
+    # Counted without parsing: row and cell elements (at least; exactly, in a part as
+    # spreadsheet programs write them).
+    rows: int = 0
+    cells: int = 0
+    # The first cell beyond the template's columns (scanning stopped there).
+    far: str | None = None
+    # A limit passed (scanning stopped there).
+    refused: ReturnRejected | None = None
+    # Of the data sheet: (row, 0-based column) of cells formatted as percentages, the formula
+    # text of formula cells, the error value (#DIV/0!) of error cells.
+    percent: set[tuple[int, int]] = field(default_factory=set)
+    formulas: dict[tuple[int, int], str] = field(default_factory=dict)
+    errors: dict[tuple[int, int], str] = field(default_factory=dict)
+
+
+def _row_limit(ctx: ReturnContext) -> int:
+    """Rows a sheet may span, header and blank rows included."""
+    return ctx.max_rows + MAX_BLANK_ROWS + 1
+
+
+def _cell_limit(ctx: ReturnContext) -> int:
+    """Cells a workbook may hold on all its sheets: as many as one sheet of the row limit and
+    half the margin's columns (a return of the template's nine columns holds under half that).
+    Its values read take at most about half a gigabyte."""
+    return _row_limit(ctx) * MAX_SHEET_COLUMNS // 2
+
+
+# Tags as spreadsheet programs write them (one written otherwise is still counted exactly by
+# the parse that follows: this count only refuses a hostile file sooner).
+_ROW_TAGS = (b"<row ", b"<row>", b"<row/")
+_CELL_TAGS = (b"<c ", b"<c>", b"<c/")
+
+
+def _count_sheet(
+    name: str,
+    archive: zipfile.ZipFile,
+    member: str,
+    ctx: ReturnContext,
+    deadline: _Deadline,
+    cells_left: int,
+) -> _SheetScan:
+    """First pass, at the speed of unzipping: row and cell elements counted (a prefixed
+    element, <x:c, is counted by the prefix the part's first element uses), stopping at the
+    row limit or when the workbook holds more cells than ``cells_left``."""
+    scan = _SheetScan()
+    most_rows = _row_limit(ctx)
+    row_tags, cell_tags = _ROW_TAGS, _CELL_TAGS
+    tail = b""
+    with archive.open(member) as source:
+        while chunk := source.read(1 << 22):
+            if not tail:  # the first chunk: the prefix of the root element, if any
+                found = re.search(rb"<([A-Za-z_][\w.-]*):worksheet\b", chunk[:4096])
+                if found:
+                    prefix = b"<" + found.group(1) + b":"
+                    row_tags += tuple(prefix + t[1:] for t in _ROW_TAGS)
+                    cell_tags += tuple(prefix + t[1:] for t in _CELL_TAGS)
+            # A tag split between two chunks is counted once, in the window across them.
+            edge = tail[-8:]
+            window = edge + chunk
+            scan.rows += _count(window, row_tags) - _count(edge, row_tags)
+            scan.cells += _count(window, cell_tags) - _count(edge, cell_tags)
+            tail = chunk
+            if scan.rows > most_rows:
+                scan.refused = _too_many_rows(name, ctx)
+                break
+            if scan.cells > cells_left:
+                scan.refused = _too_many_cells(name, ctx)
+                break
+            deadline.check()
+    return scan
+
+
+def _count(data: bytes, needles: tuple[bytes, ...]) -> int:
+    return sum(data.count(needle) for needle in needles)
+
+
+# Columns a return may use: letters -> 0-based index (AN: 39).
+_COLUMN_OF = {
+    (chr(64 + i // 26) if i >= 26 else "") + chr(65 + i % 26): i for i in range(MAX_SHEET_COLUMNS)
+}
+_REFERENCE = re.compile(r"([A-Za-z]{1,3})([0-9]{1,7})")
+
+
+def _position(reference: str) -> tuple[int, int]:
+    """(1-based row, 0-based column) of a cell reference such as 'AN12'."""
+    found = _REFERENCE.fullmatch(reference)
+    if found is None or int(found.group(2)) == 0:
+        raise ValueError(f"'{reference[:40]}' is not a cell reference")
+    column = 0
+    for letter in found.group(1).upper():
+        column = column * 26 + ord(letter) - 64
+    return int(found.group(2)), column - 1
+
+
+def _scan_sheet(
+    name: str,
+    archive: zipfile.ZipFile,
+    member: str,
+    ctx: ReturnContext,
+    deadline: _Deadline,
+    scan: _SheetScan,
+    *,
+    sizes: array | None,
+    cells_left: int,
+    detail: bool,
+    percent_styles: frozenset[str] = frozenset(),
+    count_shared: bool = False,
+) -> tuple[int, int, int]:
+    """Second pass, a streaming parse: every cell placed as the cell reader places it (by its
+    reference, or after the cell before; elements by their local name, whatever their
+    namespace), stopping at the first cell beyond the margin or limit passed. Returns the
+    cells, the shared-string cells and the characters of text the cells hold themselves (with
+    ``count_shared``, the shared strings' too, at their length).
+
+    ``sizes``: the shared strings' lengths (None: text not counted); ``cells_left``: the cells
+    the workbook may still hold; ``detail``: note percent, formula and error cells (the data
+    sheet)."""
+    from openpyxl.formula.translate import Translator
+
+    most_rows = _row_limit(ctx)
+    most_text = TEXT_FACTOR * ctx.max_bytes
+    known = 0 if sizes is None else len(sizes)
+    count_text = sizes is not None
+    count_shared = count_shared and count_text
+    shared_cells = 0
+    row = 0  # of the row being read
+    column = -1  # of the last cell
+    low, high = 1 << 30, 0  # the rows spanned
+    rows = 0
+    cells = 0
+    merges = 0
+    text = 0
+    at = (0, 0)  # the current cell
+    kind = None  # its t attribute
+    # Where character data goes: 0 nowhere, 1 a shared string's index, 2 text, 3 an error
+    # value, 4 a formula.
+    sink = 0
+    formula: list[str] = []
+    formula_attrs: dict = {}
+    shared: dict[str, Translator] = {}
+    percent_default = "0" in percent_styles
+    note_percent = detail and bool(percent_styles)
+
+    def refuse(rejection: ReturnRejected) -> None:
+        scan.refused = rejection
+        raise _Stop
+
+    def too_much_text() -> None:
+        refuse(
+            _reject(
+                "file_too_large",
+                f"'{name}' has a sheet holding more than {most_text:,} characters of text; "
+                f"expected a return of up to {ctx.max_rows:,} rows. Delete what is not the "
+                "return, or split it into smaller returns.",
+            )
+        )
+
+    column_of = _COLUMN_OF.get
+
+    def start(tag, attrs):
+        # Called for every element: the commonest (v, c, row) are tried first.
+        nonlocal row, column, low, high, rows, cells, merges, at, kind, sink, formula
+        nonlocal formula_attrs, shared_cells
+        if sink:
+            end_text()
+        if tag == "v":
+            if kind is None or kind == "n" or kind == "b":
+                return
+            if kind == "s":
+                shared_cells += 1
+                if count_shared:
+                    sink = 1
+            elif kind == "e":
+                if detail:
+                    sink = 3
+                    parser.CharacterDataHandler = characters
+            elif count_text:
+                sink = 2  # a formula's text result, an ISO date
+                parser.CharacterDataHandler = characters
+        elif tag == "c":
+            reference = attrs.get("r")
+            if reference is None:
+                column += 1
+                number = row
+            else:
+                letters = reference.rstrip("0123456789")
+                column = column_of(letters, -1)
+                if column < 0 or len(reference) - len(letters) > 7:
+                    number, column = _position(reference)
+                else:
+                    number = int(reference[len(letters) :])
+            if column >= MAX_SHEET_COLUMNS:
+                scan.far = reference or f"{_letter(column)}{number}"
+                raise _Stop
+            if number < low or number > high:
+                low, high = min(low, number), max(high, number)
+                if high - low >= most_rows:
+                    refuse(_too_many_rows(name, ctx))
+            cells += 1
+            if cells > cells_left:
+                refuse(_too_many_cells(name, ctx))
+            at = (number, column)
+            kind = attrs.get("t")
+            if note_percent:
+                style = attrs.get("s")
+                if (style in percent_styles) if style is not None else percent_default:
+                    scan.percent.add(at)
+        elif tag == "row":
+            reference = attrs.get("r")
+            if reference is None:
+                row += 1
+            elif reference.isdigit() and int(reference):
+                row = int(reference)
+            else:
+                raise ValueError(f"row '{reference[:40]}' is not a row number")
+            column = -1
+            rows += 1
+            if row < low or row > high:
+                low, high = min(low, row), max(high, row)
+            if high - low >= most_rows or rows > most_rows:
+                refuse(_too_many_rows(name, ctx))
+        elif ":" in tag:
+            start(tag.rpartition(":")[2], attrs)  # <x:c>: read by its local name
+        elif tag == "t" or tag == "is":
+            if count_text:
+                sink = 2  # an inline string
+                parser.CharacterDataHandler = characters
+        elif tag == "f":
+            if detail:
+                sink = 4
+                formula = []
+                formula_attrs = attrs
+                parser.CharacterDataHandler = characters
+        elif tag == "mergeCell":
+            merges += 1
+            if merges > most_rows:
+                refuse(
+                    _reject(
+                        "file_too_large",
+                        f"'{name}' has more than {most_rows:,} merged cell ranges on one sheet; "
+                        "a return needs none. Unmerge the cells (Home > Merge & Center > "
+                        "Unmerge Cells) and upload it again.",
+                    )
+                )
+
+    def characters(data):
+        nonlocal text
+        if sink == 1:
+            index = int(data) if data.isdigit() else -1
+            if 0 <= index < known:
+                text += sizes[index]
+        elif sink == 2:
+            text += len(data)
+        elif sink == 3:
+            scan.errors[at] = scan.errors.get(at, "") + data
+        elif sink == 4:
+            formula.append(data)
+        else:
+            return
+        if text > most_text:
+            too_much_text()
+
+    def end_text():
+        # What character data went to ends where the next element starts (or the part ends):
+        # the parse needs no handler for every element's end.
+        nonlocal sink
+        if sink == 4:
+            _note_formula(scan, at, "".join(formula), formula_attrs, shared, Translator)
+        sink = 0
+        if not count_shared:
+            parser.CharacterDataHandler = None  # set again for the next text, error, formula
+
+    parser = pyexpat.ParserCreate()
+    parser.buffer_text = True
+    parser.buffer_size = 1 << 16
+    parser.StartDoctypeDeclHandler = _no_doctype
+    parser.StartElementHandler = start
+    if count_shared:
+        parser.CharacterDataHandler = characters
+    try:
+        with archive.open(member) as source:
+            while chunk := source.read(1 << 20):
+                parser.Parse(chunk, False)
+                deadline.check()
+            parser.Parse(b"", True)
+        end_text()
+    except _Stop:
+        pass
+    except (pyexpat.ExpatError, ValueError) as error:
+        raise _damaged_sheet(name, error) from None
+    return cells, shared_cells, text
+
+
+def _too_many_cells(name: str, ctx: ReturnContext) -> ReturnRejected:
+    return _reject(
+        "file_too_large",
+        f"'{name}' holds more than {_cell_limit(ctx):,} cells on its sheets; a return holds at "
+        f"most {ctx.max_rows:,} rows of the template's columns. Delete the sheets and rows that "
+        "are not the return, or split it into smaller returns.",
+    )
+
+
+def _note_formula(scan: _SheetScan, at, text: str, attrs: dict, shared: dict, Translator) -> None:
+    """A formula cell's formula, as openpyxl gives it: a shared formula's followers have it
+    translated from the first cell to their own."""
+    value = "=" + text
+    if attrs.get("t") == "shared":
+        key = attrs.get("si")
+        coordinate = f"{_letter(at[1])}{at[0]}"
+        if key in shared:
+            value = shared[key].translate_formula(coordinate)
+        elif text:
+            shared[key] = Translator(value, coordinate)
+    scan.formulas[at] = value.lstrip("=").strip()
+
+
+def _pick_sheet(sheets: list[_Sheet]) -> _Sheet | None:
     for sheet in sheets:
         if sheet.title.strip().lower() == DATA_SHEET.lower():
             return sheet
-    visible = [s for s in sheets if getattr(s, "sheet_state", "visible") == "visible"]
+    visible = [s for s in sheets if s.state == "visible"]
     return (visible or sheets or [None])[0]
 
 
-def _xlsx_version(workbook) -> str | None:
-    for sheet in workbook.worksheets:
+def _rows(reader, title: str):
+    """(1-based row number, cells from column A) of a sheet, blank rows included, as calamine
+    reads it: text as str, numbers as float, dates, times and booleans as Python's own, blank
+    and error cells as ''."""
+    sheet = reader.get_sheet_by_name(title)
+    if sheet.start is None:
+        return
+    # Rows above the first cell come as empty rows; columns start at the first cell's.
+    pad = [""] * sheet.start[1]
+    for number, cells in enumerate(sheet.iter_rows(), start=1):
+        yield number, (pad + cells if pad else cells)
+
+
+def _xlsx_version(reader, book: _Book) -> str | None:
+    for sheet in book.sheets:
         if sheet.title.strip().lower() != ABOUT_SHEET.lower():
             continue
-        for values in sheet.iter_rows(max_row=50, max_col=6, values_only=True):
-            cells = list(values)
+        for number, row in _rows(reader, sheet.title):
+            if number > 50:
+                break
+            cells = row[:6]
             for index, cell in enumerate(cells[:-1]):
                 if isinstance(cell, str) and cell.strip().lower() == VERSION_KEY:
                     found = cells[index + 1]
                     if found is not None and str(found).strip():
                         return _number_text(found).strip()
-    try:
-        for prop in workbook.custom_doc_props:
-            if prop.name.strip().lower() == VERSION_KEY and prop.value is not None:
-                return str(prop.value).strip()
-    except (AttributeError, TypeError):
-        pass
-    try:
-        defined = workbook.defined_names.get(VERSION_KEY)
-    except (AttributeError, TypeError):
-        defined = None
-    if defined is not None and (defined.attr_text or "").startswith('"'):
-        return defined.attr_text.strip('"').strip()
-    return None
+    return book.property_version or book.name_version
 
 
-def _read_xlsx(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
+def _calamine_fault(error: BaseException) -> bool:
+    """A fault the cell reader raised: its own errors, or a Rust panic (a BaseException)."""
+    return isinstance(error, Exception) or type(error).__name__ == "PanicException"
+
+
+def _read_xlsx(name: str, content: bytes, ctx: ReturnContext, deadline: _Deadline) -> RawReturn:
+    from python_calamine import CalamineWorkbook
+
     archive = _open_zip(name, content)
     try:
         issues = _zip_checks(name, archive, ctx)
-    except ZIP_ERRORS as error:
+        if any(issue.code in ("file_too_large", "xlsx_damaged") for issue in issues):
+            raise ReturnRejected(issues)
+        try:
+            book = _workbook(name, archive)
+        except (ElementTree.ParseError, ValueError, pyexpat.ExpatError) as error:
+            if issues:
+                raise ReturnRejected(issues) from None
+            raise _reject(
+                "xlsx_damaged",
+                f"'{name}' cannot be opened as an Excel workbook ({type(error).__name__}: "
+                f"{error}); expected a complete .xlsx file: save it again and re-upload.",
+            ) from None
+        except ReturnRejected:
+            if issues:
+                raise ReturnRejected(issues) from None
+            raise
+        data_sheet = _pick_sheet(book.sheets)
+        members = {o for o in archive.namelist() if _is_worksheet(o.lower())}
+        members |= {sheet.part for sheet in book.sheets}
+        # Counted first, all of them (cheap), so a workbook of too many rows or cells is
+        # refused before any is parsed; then each parsed, the cells it may hold shrinking.
+        scans = {}
+        cells_left = _cell_limit(ctx)
+        for member in sorted(members):
+            scans[member] = scan = _count_sheet(name, archive, member, ctx, deadline, cells_left)
+            if scan.refused is not None and not issues:
+                raise scan.refused
+            cells_left -= scan.cells
+        # With other reasons to refuse the file, the sheets are scanned for cells beyond the
+        # margin only (to give every reason at once), not for their text.
+        sizes = None if issues else _shared_string_sizes(name, archive, ctx, deadline)
+        percent_styles = frozenset() if issues else _percent_styles(archive, deadline)
+        cells_left = _cell_limit(ctx)
+        most_text = TEXT_FACTOR * ctx.max_bytes
+        longest = max(sizes, default=0) if sizes is not None else 0
+        refusals = []
+        for member in sorted(members):
+            scan = scans[member]
+            if scan.refused is None:
+                cells, shared_cells, text = _scan_sheet(
+                    name,
+                    archive,
+                    member,
+                    ctx,
+                    deadline,
+                    scan,
+                    sizes=sizes,
+                    cells_left=cells_left,
+                    detail=data_sheet is not None and member == data_sheet.part,
+                    percent_styles=percent_styles,
+                )
+                cells_left -= cells
+                # The shared strings' text, counted exactly only when the longest of them in
+                # every cell that uses one could be too much.
+                bound = text + shared_cells * longest
+                if scan.refused is None and scan.far is None and bound > most_text:
+                    _scan_sheet(
+                        name,
+                        archive,
+                        member,
+                        ctx,
+                        deadline,
+                        scan,
+                        sizes=sizes,
+                        cells_left=_cell_limit(ctx),
+                        detail=False,
+                        count_shared=True,
+                    )
+            if scan.far is not None:
+                issues.append(
+                    Issue(
+                        None,
+                        None,
+                        scan.far,
+                        f"'{name}' has a cell in column {scan.far.rstrip('0123456789')} "
+                        f"({member.rsplit('/', 1)[-1]}, cell {scan.far}); a return holds only "
+                        f"the template's columns, up to column {_letter(MAX_SHEET_COLUMNS - 1)}. "
+                        "Delete the columns to the right of the return's own and upload it "
+                        "again.",
+                        "cells_beyond_template",
+                    )
+                )
+            elif scan.refused is not None:
+                refusals.append(scan.refused)
+        del sizes
+        if issues:
+            raise ReturnRejected(issues)
+        if refusals:
+            raise refusals[0]
+    except (*ZIP_ERRORS, pyexpat.ExpatError) as error:
         raise _reject(
             "xlsx_damaged",
             f"'{name}' starts like an Excel workbook (a zip archive) but is damaged or incomplete "
             f"({type(error).__name__}: {error}); expected a complete .xlsx file: save it again "
             "and re-upload.",
         ) from None
-    if issues:
-        raise ReturnRejected(issues)
-    workbook = _load_workbook(name, content, data_only=True)
+    if data_sheet is None:
+        raise _reject("no_data", f"'{name}' has no worksheets; expected a 'Data' sheet.")
+    deadline.check()
     try:
-        sheet = _pick_sheet(workbook)
-        if sheet is None:
-            raise _reject("no_data", f"'{name}' has no worksheets; expected a 'Data' sheet.")
-        version = _xlsx_version(workbook)
-        table, percent, dates, formulas_possible = _sheet_cells(name, sheet, ctx)
-        sheet_title = sheet.title
-        if personal := _identifiers_on_other_sheets(workbook, sheet, ctx):
+        reader = CalamineWorkbook.from_filelike(io.BytesIO(content))
+    except BaseException as error:
+        if not _calamine_fault(error):
+            raise
+        raise _reject(
+            "xlsx_damaged",
+            f"'{name}' cannot be opened as an Excel workbook ({type(error).__name__}: {error}); "
+            "expected a complete .xlsx file: save it again and re-upload.",
+        ) from None
+    try:
+        version = _xlsx_version(reader, book)
+        scan = scans[data_sheet.part]
+        table, percent, dates = _sheet_cells(
+            name, _rows(reader, data_sheet.title), scan, ctx, deadline
+        )
+        if personal := _identifiers_on_other_sheets(reader, book, data_sheet, deadline):
             raise ReturnRejected(personal)
     except ReturnRejected:
         raise
-    except Exception as error:  # noqa: BLE001 - damaged sheet XML surfaces as many kinds
+    except BaseException as error:
+        if not _calamine_fault(error):
+            raise
         raise _damaged_sheet(name, error) from None
     finally:
-        workbook.close()
+        reader.close()
     if not table:
         raise _reject(
-            "no_data", f"'{name}' sheet '{sheet_title}' is empty; expected a header and data rows."
+            "no_data",
+            f"'{name}' sheet '{data_sheet.title}' is empty; expected a header and data rows.",
         )
+    deadline.check()
     width = max(len(cells) for _, cells in table)
     header_row, header = table[0]
     header = [*header, *[""] * (width - len(header))]
@@ -710,11 +1425,9 @@ def _read_xlsx(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
         columns=range(width),
         dtype=object,
     )
+    del table
     if data.empty:
         data = pd.DataFrame({i: pd.Series([], dtype=object) for i in range(width)})
-    formula_cells: dict[tuple[int, int], str] = {}
-    if formulas_possible:
-        formula_cells = _formula_cells(name, content, sheet_title, ctx)
     raw = _build(
         name=name,
         file_type="xlsx",
@@ -730,6 +1443,7 @@ def _read_xlsx(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
     raw.percent_cells = frozenset(
         (row, names[col]) for row, col in percent if col in names and names[col] in NUMBER_COLUMNS
     )
+    formula_cells = scan.formulas
     formula_columns = {names[col] for _, col in formula_cells if col in names}
     frame_rows = raw.frame["row"].tolist()
     cached = {
@@ -781,21 +1495,22 @@ def _read_xlsx(name: str, content: bytes, ctx: ReturnContext) -> RawReturn:
     return raw
 
 
-def _identifiers_on_other_sheets(workbook, data_sheet, ctx: ReturnContext) -> list[Issue]:
+def _identifiers_on_other_sheets(
+    reader, book: _Book, data_sheet: _Sheet, deadline: _Deadline
+) -> list[Issue]:
     """The person-level screen over every other sheet, hidden ones too: each distinct cell
     text is matched once, and a hit is named by sheet, column and row, its value masked."""
     issues: list[Issue] = []
-    for sheet in workbook.worksheets:
+    for sheet in book.sheets:
         if sheet.title == data_sheet.title:
             continue
-        sheet.reset_dimensions()
+        deadline.check()
         first_seen: dict[str, tuple[int, int]] = {}
-        rows = sheet.iter_rows(max_col=MAX_SHEET_COLUMNS, values_only=True)
-        for row_number, values in enumerate(rows, start=1):
-            if row_number > ctx.max_rows + MAX_BLANK_ROWS:
-                break
+        for row_number, values in _rows(reader, sheet.title):
+            if not row_number % 4096:
+                deadline.check()
             for position, value in enumerate(values):
-                if value is not None and (text := _cell_text(value).strip()):
+                if value != "" and value is not None and (text := _cell_text(value).strip()):
                     first_seen.setdefault(text, (row_number, position))
         if not first_seen:
             continue
@@ -826,10 +1541,15 @@ def _letter(index: int) -> str:
 
 
 def _cell_text(value) -> str:
+    kind = value.__class__
+    if kind is str:
+        return value
+    if kind is float:  # the most common after text: calamine reads every number as a float
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
     if value is None:
         return ""
-    if isinstance(value, str):
-        return value
     if isinstance(value, datetime):
         if value.time() == time(0, 0):
             return value.date().isoformat()
@@ -839,9 +1559,8 @@ def _cell_text(value) -> str:
     return _number_text(value)
 
 
-def _sheet_cells(name: str, sheet, ctx: ReturnContext):
+def _sheet_cells(name: str, rows, scan: _SheetScan, ctx: ReturnContext, deadline: _Deadline):
     """Rows of strings (with their spreadsheet row numbers), percent cells and date periods."""
-    sheet.reset_dimensions()
     table: list[tuple[int, list[str]]] = []
     percent: list[tuple[int, int]] = []
     dates: list[tuple[int, int, str, str]] = []
@@ -849,16 +1568,22 @@ def _sheet_cells(name: str, sheet, ctx: ReturnContext):
     period_position = None
     data_rows = 0
     rows_after_header = 0
-    # Only the template's columns and a margin are read: a cell far to the right (column XFD)
-    # would otherwise have every row padded to 16,384 cells.
-    for row_number, cells in enumerate(sheet.iter_rows(max_col=MAX_SHEET_COLUMNS), start=1):
+    errors: dict[int, list[tuple[int, str]]] = {}
+    for (row, column), value in scan.errors.items():
+        errors.setdefault(row, []).append((column, value))
+    for row_number, cells in rows:
+        if not row_number % 4096:
+            deadline.check()
         if table:
             # Blank rows count towards the limit too, so a sheet of millions of empty or
             # whitespace rows is refused at the limit rather than read to its end.
             rows_after_header += 1
             if rows_after_header > ctx.max_rows + MAX_BLANK_ROWS:
                 raise _too_many_rows(name, ctx)
-        values = [_cell_text(getattr(cell, "value", None)) for cell in cells]
+        values = [value if value.__class__ is str else _cell_text(value) for value in cells]
+        for column, value in errors.get(row_number, ()):
+            values += [""] * (column + 1 - len(values))
+            values[column] = value.strip()  # calamine reads an error (#DIV/0!) as blank
         while values and not values[-1].strip():
             values.pop()
         if not values:
@@ -874,61 +1599,17 @@ def _sheet_cells(name: str, sheet, ctx: ReturnContext):
             raise _too_many_rows(name, ctx)
         table.append((row_number, values))
         for position in number_positions:
-            if position < len(cells):
-                cell = cells[position]
-                if isinstance(cell.value, int | float) and not isinstance(cell.value, bool):
-                    if _is_percent_format(cell.number_format):
-                        percent.append((row_number, position))
+            if (row_number, position) in scan.percent and position < len(cells):
+                value = cells[position]
+                if isinstance(value, int | float) and not isinstance(value, bool):
+                    percent.append((row_number, position))
         if period_position is not None and period_position < len(cells):
-            found = cells[period_position].value
+            found = cells[period_position]
             if isinstance(found, datetime | date) and found.day == 1:
                 label = f"{found.strftime('%b')} {found.year}"
                 dates.append((row_number, period_position, values[period_position], label))
                 values[period_position] = label
-    formulas_possible = _sheet_has_formulas(sheet)
-    return table, percent, dates, formulas_possible
-
-
-_FORMULA_TAG = re.compile(rb"<(?:\w+:)?f[\s>/]")
-
-
-def _sheet_has_formulas(sheet) -> bool:
-    path = getattr(sheet, "_worksheet_path", None)
-    archive = getattr(sheet.parent, "_archive", None)
-    if not path or archive is None:
-        return True
-    try:
-        with archive.open(path) as source:
-            tail = b""
-            while chunk := source.read(1 << 20):
-                if _FORMULA_TAG.search(tail + chunk):
-                    return True
-                tail = chunk[-8:]
-    except ZIP_ERRORS:
-        return True
-    return False
-
-
-def _formula_cells(name: str, content: bytes, title: str, ctx) -> dict[tuple[int, int], str]:
-    """(row, 0-based column) -> formula text of every formula cell of the sheet."""
-    workbook = _load_workbook(name, content, data_only=False)
-    found: dict[tuple[int, int], str] = {}
-    try:
-        sheet = workbook[title]
-        sheet.reset_dimensions()
-        rows = sheet.iter_rows(max_col=MAX_SHEET_COLUMNS)
-        for row_number, cells in enumerate(rows, start=1):
-            for position, cell in enumerate(cells):
-                if getattr(cell, "data_type", None) == "f":
-                    text = str(cell.value or "").lstrip("=")
-                    found[(row_number, position)] = text
-            if row_number > ctx.max_rows + MAX_BLANK_ROWS:
-                break
-    except Exception as error:  # noqa: BLE001 - damaged sheet XML surfaces as many kinds
-        raise _damaged_sheet(name, error) from None
-    finally:
-        workbook.close()
-    return found
+    return table, percent, dates
 
 
 # ---------------------------------------------------------------------------------------------

@@ -57,7 +57,8 @@ SEVERITIES = ("error", "warning")
 # Every issue code, with what it means. Codes are stable: views and tests match on them.
 ISSUE_CODES = {
     # The whole file is refused (ReturnRejected).
-    "file_too_large": "the upload (or the unzipped workbook) is over the size limit",
+    "file_too_large": "the upload (or the unzipped workbook, or a sheet's text) is over the limit",
+    "file_too_slow": "the file took longer to read than the time allowed",
     "empty_file": "the upload is empty",
     "control_character": "a cell holds a control character, such as a NUL byte",
     "cells_beyond_template": "a worksheet has cells beyond the template's columns",
@@ -184,6 +185,8 @@ class ReturnContext:
     # Data rows above this part of a file that is read in chunks: its first data row is numbered
     # after them, so every row number and message is the whole file's.
     row_offset: int = 0
+    # Seconds reading the file may take before it is refused; None: read.READ_SECONDS.
+    read_seconds: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1253,7 +1253,10 @@ def validate_return(
     _check_control_characters(f, issues)
     _check_keys(f, ctx, issues)
     _check_breakdowns(f, ctx, issues)
-    figures = _check_figures(f, raw, ctx, issues)
+    # Figures near the largest a float holds (1e308) overflow to infinity in the arithmetic;
+    # the checks name them as too large to store, so numpy need not warn of it in the log.
+    with np.errstate(over="ignore", invalid="ignore"):
+        figures = _check_figures(f, raw, ctx, issues)
     _check_duplicates(f, issues)
     _check_template(raw, ctx, issues)
     for issue in raw.file_errors:
@@ -1262,7 +1265,8 @@ def validate_return(
             issues.error_rows |= f.rows == issue.row
     issues.loose.extend(raw.file_warnings)
     _warn_small_counts(f, figures, issues)
-    _warn_previous(f, figures, ctx, issues)
+    with np.errstate(over="ignore", invalid="ignore"):
+        _warn_previous(f, figures, ctx, issues)
     _warn_expected(f, ctx, issues)
     errors, warnings, error_count, warning_count = issues.result(keep, keep_warnings)
 

@@ -33,6 +33,9 @@ from .enqueue import upload_validate_enqueue
 
 State = ReturnUpload.State
 logger = logging.getLogger(__name__)
+# A file may state any version (a long one fails the template check, or is shown as given on a
+# history load): what is kept of it fits the column.
+_VERSION_KEPT = ReturnUpload._meta.get_field("template_version").max_length
 
 
 @dataclass
@@ -78,9 +81,17 @@ _ISSUE_FIELDS = [f.name for f in fields(Issue)]
 def _issue_dicts(issues: list[Issue]) -> list[dict]:
     # Not dataclasses.asdict, which deep-copies every value: an upload stores thousands.
     return [
-        {name: getattr(issue, name) for name in _ISSUE_FIELDS}
+        {name: _storable(getattr(issue, name)) for name in _ISSUE_FIELDS}
         for issue in issues[: settings.RETURN_MAX_STORED_ISSUES]
     ]
+
+
+def _storable(value):
+    """Text as PostgreSQL stores it: a NUL, which no text or JSON column holds, shown as the
+    replacement character (a cell's NUL is named as an issue of its own, never stored)."""
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\N{REPLACEMENT CHARACTER}")
+    return value
 
 
 def upload_validate(*, upload_id: int) -> ReturnUpload | None:
@@ -461,7 +472,7 @@ def _finish_validation(
         "error_count": error_count,
         "warning_count": warning_count,
         "issues": _issue_dicts([*errors, *warnings]),
-        "template_version": template_version,
+        "template_version": _storable(template_version)[:_VERSION_KEPT],
         "row_count": row_count,
     }
     person_level = sorted({i.code for i in errors} & PERSON_LEVEL_CODES)

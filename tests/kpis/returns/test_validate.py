@@ -422,3 +422,13 @@ def test_figures_too_large_to_store_are_named_before_they_reach_the_database():
         "100,000,000,000,000."
     )
     assert "expected from 0 to 100" in found[2].message
+
+
+def test_a_ratio_too_large_to_calculate_is_named_without_a_numpy_warning():
+    import warnings
+
+    # Found by the upload fuzz: 1e308 / 1 x 100 overflowed with a RuntimeWarning in the log.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        found = errors(data_row(numerator="1e308", denominator="1", value=""))
+    assert (2, "numerator", "out_of_range") in {(i.row, i.column, i.code) for i in found}

@@ -13,6 +13,7 @@ from kpis.models import AuditEvent, Period, ReturnRow, ReturnUpload, Series
 from kpis.services.returns import upload_create, upload_withdraw
 from kpis.services.validation import upload_validate, uploads_sweep_stuck
 from strategy.access import Role
+from tests.kpis.returns import xlsx_bytes
 from tests.kpis.upload_helpers import GOOD, HISTORY_HEADER, SIX_HISTORY_ROWS, uploaded
 
 State = ReturnUpload.State
@@ -37,6 +38,22 @@ def test_an_impossible_year_is_a_cell_error_not_a_stuck_upload(sig, catalogue_da
     assert not ReturnRow.objects.filter(upload=upload).exists()
 
 
+def test_a_template_version_too_long_to_keep_is_an_issue_not_a_fault(lead, sig):
+    # Found by the upload fuzz: the version was stored whole in a 40-character column, so
+    # finishing failed and the upload ended with "a fault in the service".
+    stated = "9" * 300
+    upload = uploaded(lead, GOOD.replace(b"2025.1", stated.encode()))
+    assert upload.state == State.VALIDATION_FAILED
+    assert [i["code"] for i in upload.issues if i["severity"] == "error"] == [
+        "template_out_of_date"
+    ]
+    assert upload.template_version == stated[:40]
+
+    loaded = history(sig, f"#template_version={stated}\n" + SIX_HISTORY_ROWS)
+    assert loaded.state == State.VALIDATED, loaded.issues
+    assert loaded.template_version == stated[:40]
+
+
 def test_a_nul_byte_past_the_first_8_kb_is_named_by_row_and_column(sig, catalogue_data):
     rows = [
         f"MHST-PUPIL-COVERAGE,southend,Jan {1950 + i},,30,60,50,,a comment long enough\n"
@@ -49,6 +66,34 @@ def test_a_nul_byte_past_the_first_8_kb_is_named_by_row_and_column(sig, catalogu
     assert upload.state == State.VALIDATION_FAILED
     assert (252, "comment", "control_character") in issue_cells(upload)
     assert not ReturnRow.objects.filter(upload=upload).exists()
+
+
+def test_a_nul_byte_in_a_checked_cell_is_named_not_a_fault(sig, catalogue_data):
+    # Found by the upload fuzz: the unknown KPI code's issue carried the NUL into the issues'
+    # JSON, which PostgreSQL refuses, so the upload ended with "a fault in the service".
+    rows = [
+        f"MHST-PUPIL-COVERAGE,southend,Jan {1950 + i},,30,60,50,,a comment long enough\n"
+        for i in range(300)
+    ]
+    rows[250] = rows[250].replace("MHST-PUPIL-COVERAGE", "MHST\x00")
+    upload = history(sig, HISTORY_HEADER + "".join(rows))
+    assert upload.state == State.VALIDATION_FAILED
+    found = issue_cells(upload)
+    assert {(252, "kpi_code", "control_character"), (252, "kpi_code", "unknown_kpi")} <= found
+    assert all("\x00" not in str(issue) for issue in upload.issues)
+
+
+def test_a_workbook_cell_holding_an_escaped_nul_is_named_not_a_fault(lead):
+    # Excel writes a NUL typed into a cell as _x0000_; a reader that unescapes it must not
+    # turn the cell's issues, or the template version, into a fault when they are stored.
+    row = ["MHST_x0000_", "southend", "2024-25", "", 30, 60, 50, "", ""]
+    content = xlsx_bytes([row], version="2025.1_x0000_")
+    upload = uploaded(lead, content, name="return.xlsx")
+    assert upload.state == State.VALIDATION_FAILED
+    assert "internal_error" not in {i["code"] for i in upload.issues}
+    named = [i for i in upload.issues if i["row"] == 2 and i["column"] == "kpi_code"]
+    assert named and all("\x00" not in str(issue) for issue in upload.issues)
+    assert "\x00" not in upload.template_version
 
 
 def test_a_fault_while_checking_ends_the_upload_failed_with_a_reason(sig, catalogue_data):
