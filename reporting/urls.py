@@ -43,6 +43,7 @@ urlpatterns = [
     path("returns/<int:pk>/", returns.return_detail, name="return-detail"),
     path("returns/<int:pk>/status.json", returns.return_status, name="return-status"),
     path("returns/<int:pk>/issues.csv", returns.return_issues_csv, name="return-issues"),
+    path("returns/<int:pk>/file", returns.return_file, name="return-file"),
     path("returns/<int:pk>/submit", returns.return_submit, name="return-submit"),
     path("returns/<int:pk>/decide", returns.return_decide, name="return-decide"),
     path("returns/<int:pk>/withdraw", returns.return_withdraw, name="return-withdraw"),

@@ -1,11 +1,12 @@
-"""Pages for quarterly returns: upload, progress, issues, submit, decide, withdraw."""
+"""Pages for returns: upload, progress, issues, the values for review, the file, submit,
+decide, withdraw."""
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpResponse, JsonResponse
+from django.http import FileResponse, Http404, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -13,7 +14,15 @@ from kpis.models import ReturnUpload
 from kpis.returns.report import issues_csv
 from kpis.returns.spec import Issue
 from kpis.returns.template import build_csv, build_xlsx
-from kpis.selectors.returns import open_expectations_for, upload_list_for, upload_visible_to
+from kpis.selectors.returns import (
+    open_expectations_for,
+    upload_file_visible_to,
+    upload_list_for,
+    upload_title,
+    upload_values_page,
+    upload_visible_to,
+    uploads_titled,
+)
 from kpis.services.returns import (
     upload_create,
     upload_decide,
@@ -39,6 +48,15 @@ class UploadForm(forms.Form):
             self.fields["kind"].choices = [
                 (ReturnUpload.Kind.QUARTERLY.value, ReturnUpload.Kind.QUARTERLY.label)
             ]
+
+
+class PageForm(forms.Form):
+    page = forms.IntegerField(min_value=1, required=False)
+
+
+def _page_number(request) -> int:
+    form = PageForm(request.GET)
+    return (form.is_valid() and form.cleaned_data["page"]) or 1
 
 
 def _require_uploader(request):
@@ -82,18 +100,26 @@ def returns_home(request):
     )
 
 
-def _visible_upload(request, pk) -> ReturnUpload:
-    upload = get_object_or_404(
-        ReturnUpload.objects.select_related("uploaded_by", "submitted_by", "decided_by"), pk=pk
-    )
+def _visible_upload(request, pk, *, titled: bool = False) -> ReturnUpload:
+    uploads = ReturnUpload.objects.select_related("uploaded_by", "submitted_by", "decided_by")
+    upload = get_object_or_404(uploads_titled(uploads) if titled else uploads, pk=pk)
     if not upload_visible_to(user=request.user, upload=upload):
         raise PermissionDenied("This return is not one of yours.")
     return upload
 
 
+# States in which a return's rows are staged: checked, and kept until it is withdrawn.
+STAGED_STATES = (
+    ReturnUpload.State.VALIDATED,
+    ReturnUpload.State.SUBMITTED,
+    ReturnUpload.State.SENT_BACK,
+    ReturnUpload.State.APPROVED,
+)
+
+
 @login_required
 def return_detail(request, pk):
-    upload = _visible_upload(request, pk)
+    upload = _visible_upload(request, pk, titled=True)
     state = upload.state
     issues = upload.issues[:200]
     return render(
@@ -101,6 +127,13 @@ def return_detail(request, pk):
         "reporting/returns/detail.html",
         {
             "upload": upload,
+            "title": upload_title(upload),
+            "values": upload_values_page(
+                upload=upload, user=request.user, page=_page_number(request)
+            )
+            if state in STAGED_STATES
+            else None,
+            "may_download": upload_file_visible_to(user=request.user, upload=upload),
             "errors": [i for i in issues if i["severity"] == "error"],
             "warnings": [i for i in issues if i["severity"] == "warning"],
             "may_decide": state == ReturnUpload.State.SUBMITTED
@@ -112,6 +145,31 @@ def return_detail(request, pk):
             "in_progress": upload.state
             in (ReturnUpload.State.RECEIVED, ReturnUpload.State.VALIDATING),
         },
+    )
+
+
+# The content type of a return file by its name; anything else is sent as bytes.
+FILE_TYPES = {
+    ".csv": "text/csv",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+@login_required
+def return_file(request, pk):
+    """The uploaded file as it was uploaded, under its own name, to whoever may see it all."""
+    upload = _visible_upload(request, pk)
+    if not upload_file_visible_to(user=request.user, upload=upload):
+        raise PermissionDenied("This file holds figures of places that are not yours.")
+    name = upload.file.name
+    if not name or not upload.file.storage.exists(name):
+        raise Http404("The service no longer keeps this file.")
+    suffix = "." + upload.original_name.rsplit(".", 1)[-1].lower()
+    return FileResponse(
+        upload.file.storage.open(name, "rb"),
+        as_attachment=True,
+        filename=upload.original_name,
+        content_type=FILE_TYPES.get(suffix, "application/octet-stream"),
     )
 
 

@@ -110,6 +110,8 @@ FIXTURES_DIR = BASE_DIR / "fixtures"
 # Quarterly returns: limits on uploaded files, and how many issues a report keeps.
 RETURN_MAX_BYTES = env.int("SETSET_RETURN_MAX_BYTES", default=20_000_000)
 RETURN_MAX_ROWS = env.int("SETSET_RETURN_MAX_ROWS", default=100_000)
+# Reading a file slower than this is refused with a reason (the budget is 60 s a file in all).
+RETURN_READ_SECONDS = env.float("SETSET_RETURN_READ_SECONDS", default=45.0)
 # CSV files larger than this are validated and staged in chunks of RETURN_CHUNK_ROWS rows.
 RETURN_CHUNK_BYTES = env.int("SETSET_RETURN_CHUNK_BYTES", default=5_000_000)
 RETURN_CHUNK_ROWS = env.int("SETSET_RETURN_CHUNK_ROWS", default=100_000)

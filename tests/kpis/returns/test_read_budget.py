@@ -13,7 +13,6 @@ import pytest
 from openpyxl import Workbook
 
 from kpis.models import ReturnRow
-from kpis.returns import read as reader
 from kpis.returns.read import MAX_BLANK_ROWS, MAX_SHEET_COLUMNS, TEXT_FACTOR, read_return
 from kpis.returns.spec import COLUMNS, ReturnRejected
 from kpis.returns.validate import validate_return
@@ -74,10 +73,8 @@ def test_a_read_past_its_deadline_is_refused_with_the_reason(filename, content):
     assert len(read_return(filename, content, make_ctx()).frame) == 1
 
 
-def test_an_upload_read_past_the_deadline_fails_with_the_reason_and_keeps_nothing(
-    lead, monkeypatch
-):
-    monkeypatch.setattr(reader, "READ_SECONDS", 0)
+def test_an_upload_read_past_the_deadline_fails_with_the_reason_and_keeps_nothing(lead, settings):
+    settings.RETURN_READ_SECONDS = 0
     upload = uploaded(lead, GOOD)
     assert upload.state == "validation_failed"
     assert [issue["code"] for issue in upload.issues] == ["file_too_slow"]
