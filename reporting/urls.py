@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import deliverables, internal, public, releases, returns
+from .views import board, deliverables, internal, public, releases, returns
 
 app_name = "reporting"
 urlpatterns = [
@@ -26,6 +26,9 @@ urlpatterns = [
     path("completeness/", internal.completeness_page, name="completeness"),
     path("completeness.csv", internal.completeness_csv, name="completeness-csv"),
     path("imports/", internal.publication_import_page, name="publication-import"),
+    path("board/", board.board_page, name="board"),
+    path("board.csv", board.board_csv, name="board-csv"),
+    path("board.xlsx", board.board_xlsx, name="board-xlsx"),
     # Returns
     path("returns/", returns.returns_home, name="returns"),
     path(

@@ -25,3 +25,24 @@ def violations(page) -> list[str]:
 def test_public_pages_have_no_accessibility_faults(page, live_server, catalogue_data, path):
     page.goto(live_server.url + path)
     assert violations(page) == []
+
+
+def test_the_kpi_catalogue_has_no_accessibility_faults(page, live_server, catalogue_data):
+    page.goto(live_server.url + "/kpis/?q=recovery")
+    assert "TT-RECOVERY" in page.inner_text("main")
+    assert violations(page) == []
+
+
+@pytest.mark.parametrize(
+    "path", ["/imports/", "/releases/new/", "/tracker/", "/completeness/", "/audit/", "/board/"]
+)
+def test_the_groups_pages_have_no_accessibility_faults(
+    page, live_server, catalogue_data, sig, path
+):
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Username").fill(sig.username)
+    page.get_by_label("Password").fill("correct horse battery staple")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(live_server.url + path)
+    assert page.title() and "Log in" not in page.title()
+    assert violations(page) == []
