@@ -1,8 +1,9 @@
 """Pure statistics engine for SET Outcomes: arrays and frames in, arrays and frames out.
 
-No Django, ORM or settings here. Methods follow PHEindicatormethods (intervals), Fingertips
-(benchmark comparison), Newcombe 1998 (difference of proportions) and NHSRplotthedots (SPC);
-each module's docstring states its methods and any departure from those references.
+No Django, ORM or settings here. Methods follow PHEindicatormethods (intervals, funnel plots,
+quantiles, slope index of inequality), Fingertips (benchmark comparison), Newcombe 1998
+(difference of proportions) and NHSRplotthedots (SPC); each module's docstring states its
+methods and any departure from those references.
 """
 
 from ._common import DIRECTION_SIGNS, IntervalResult
@@ -18,6 +19,12 @@ from .compare import (
     compare_to_benchmark_two_levels,
     exclude_place,
     exclude_place_frame,
+)
+from .funnels import (
+    SIGNIFICANCE_LEVELS,
+    assign_funnel_significance,
+    calculate_funnel_limits,
+    calculate_funnel_points,
 )
 from .intervals import (
     ESP2013,
@@ -49,6 +56,8 @@ from .progress import (
     share_of_periods_met_frame,
     trend_projection_frame,
 )
+from .quantiles import TooFewValuesForQuantilesWarning, phe_quantile
+from .sii import SiiWarning, phe_sii
 from .spc import (
     SpcNotApplicable,
     SpcTrialLimitsWarning,
@@ -68,12 +77,18 @@ __all__ = [
     "ChangeVerdict",
     "DistanceProgress",
     "IntervalResult",
+    "SIGNIFICANCE_LEVELS",
+    "SiiWarning",
     "SpcNotApplicable",
     "SpcTrialLimitsWarning",
+    "TooFewValuesForQuantilesWarning",
     "TrajectoryComparison",
     "TrendProjection",
+    "assign_funnel_significance",
     "assurance_type",
     "byars_bounds",
+    "calculate_funnel_limits",
+    "calculate_funnel_points",
     "classify_change",
     "compare_to_benchmark",
     "compare_to_benchmark_two_levels",
@@ -92,6 +107,8 @@ __all__ = [
     "mean_interval",
     "newcombe_difference",
     "not_applicable_reason",
+    "phe_quantile",
+    "phe_sii",
     "planned_trajectory",
     "poisson_count_bounds",
     "projection_status",
