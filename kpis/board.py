@@ -101,7 +101,16 @@ def change_text(category: str, direction: str, baseline: str, reason: str) -> st
         return f"Significantly {'better' if better else 'worse'} than {baseline}"
     if category == "no_significant_change":
         return f"No significant change since {baseline}"
-    return f"Change not tested: {reason}" if reason else "Change not tested"
+    words = CHANGE_NOT_TESTED.get(reason, reason)
+    return f"Change not tested: {words}" if words else "Change not tested"
+
+
+#: Why a change since the baseline was not tested, in words (kpis.stats.change's codes).
+CHANGE_NOT_TESTED = {
+    "no_interval": "no margin of error to test it with",
+    "series_break": "the definition changed since the baseline",
+    "overlapping_periods": "the period overlaps the baseline",
+}
 
 
 def benchmark_text(benchmark: str, by_source: bool) -> str:

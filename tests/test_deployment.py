@@ -1,6 +1,8 @@
 """Production settings, the compose file, and the README's run command on a fresh checkout."""
 
+import http.cookiejar
 import os
+import re
 import shutil
 import signal
 import socket
@@ -8,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -95,6 +98,44 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
+INTERNAL_PAGES = (
+    "/returns/",
+    "/board/",
+    "/tracker/",
+    "/completeness/",
+    "/releases/new/",
+    "/imports/",
+    "/kpis/",
+    "/audit/",
+)
+
+
+def _internal_pages_answer(base: str) -> dict[str, int]:
+    """Log in as the demo group member and fetch the internal pages: those not answering 200."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    form = opener.open(f"{base}/accounts/login/", timeout=30).read().decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', form).group(1)
+    data = urllib.parse.urlencode(
+        {
+            "csrfmiddlewaretoken": token,
+            "username": "sig",
+            "password": "demo-sig-set2023",
+        }
+    ).encode()
+    request = urllib.request.Request(
+        f"{base}/accounts/login/", data=data, headers={"Referer": f"{base}/accounts/login/"}
+    )
+    opener.open(request, timeout=30)
+    failures = {}
+    for path in INTERNAL_PAGES:
+        try:
+            opener.open(f"{base}{path}", timeout=60).read()
+        except urllib.error.HTTPError as error:
+            failures[path] = error.code
+    return failures
+
+
 @pytest.mark.slow
 def test_readme_run_command_serves_the_strategy_with_no_configuration(tmp_path):
     # A fresh checkout of the tracked files; the virtual environment is reused (VENV=...) so
@@ -139,6 +180,8 @@ def test_readme_run_command_serves_the_strategy_with_no_configuration(tmp_path):
                 time.sleep(1)
         assert "Southend, Essex and Thurrock Mental Health Strategy 2023-28" in body
         assert (checkout / "var" / "setset.sqlite3").exists()
+        # The embedded database serves the internal pages too (no PostgreSQL-only SQL).
+        assert _internal_pages_answer(f"http://127.0.0.1:{port}") == {}
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:

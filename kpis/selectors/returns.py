@@ -4,13 +4,13 @@ beside the current approved ones for review."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
 from django.conf import settings
-from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import Count, F, Min, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 
@@ -22,7 +22,6 @@ from ..models import (
     Breakdown,
     Kpi,
     Observation,
-    Period,
     ReportingExpectation,
     ReturnRow,
     ReturnUpload,
@@ -49,10 +48,8 @@ def uploads_visible_to(*, user: User) -> QuerySet[ReturnUpload]:
 
 def upload_list_for(*, user: User, limit: int = 200) -> list[ReturnUpload]:
     """The latest returns a user may see, each with who uploaded it and its ``title``."""
-    uploads = list(
-        uploads_titled(
-            uploads_visible_to(user=user).select_related("uploaded_by").order_by("-uploaded_at")
-        )[:limit]
+    uploads = uploads_titled(
+        uploads_visible_to(user=user).select_related("uploaded_by").order_by("-uploaded_at")[:limit]
     )
     for upload in uploads:
         upload.title = upload_title(upload)
@@ -172,21 +169,32 @@ KIND_NOUNS = {
 }
 
 
-def uploads_titled(uploads: QuerySet[ReturnUpload]) -> QuerySet[ReturnUpload]:
-    """Returns with what their titles name, in the same query: ``title_places`` (the places of
-    the staged rows, which staging records on the upload and withdrawal keeps) and
-    ``title_periods`` (the staged rows' periods, earliest first)."""
-    staged_periods = ReturnRow.objects.filter(upload_id=OuterRef(OuterRef("pk"))).values(
-        "period_id"
-    )
-    return uploads.annotate(
-        title_places=ArraySubquery(
-            Place.objects.filter(uploads=OuterRef("pk")).order_by("position", "name").values("name")
-        ),
-        title_periods=ArraySubquery(
-            Period.objects.filter(pk__in=staged_periods).order_by("end", "start").values("label")
-        ),
-    )
+def uploads_titled(uploads: Iterable[ReturnUpload]) -> list[ReturnUpload]:
+    """The returns with what their titles name, in two queries whatever their number:
+    ``title_places`` (the places of the staged rows, which staging records on the upload and
+    withdrawal keeps) and ``title_periods`` (the staged rows' periods, earliest first)."""
+    uploads = list(uploads)
+    ids = [upload.pk for upload in uploads]
+    places: dict[int, list[str]] = defaultdict(list)
+    for upload_id, name in (
+        ReturnUpload.places.through.objects.filter(returnupload_id__in=ids)
+        .order_by("returnupload_id", "place__position", "place__name")
+        .values_list("returnupload_id", "place__name")
+    ):
+        places[upload_id].append(name)
+    periods: dict[int, list[str]] = defaultdict(list)
+    for upload_id, label in (
+        ReturnRow.objects.filter(upload_id__in=ids)
+        .values_list("upload_id", "period__label", "period__end", "period__start")
+        .distinct()
+        .order_by("upload_id", "period__end", "period__start")
+        .values_list("upload_id", "period__label")
+    ):
+        periods[upload_id].append(label)
+    for upload in uploads:
+        upload.title_places = places[upload.pk]
+        upload.title_periods = periods[upload.pk]
+    return uploads
 
 
 def upload_title(upload: ReturnUpload) -> str:

@@ -102,10 +102,10 @@ def returns_home(request):
 
 def _visible_upload(request, pk, *, titled: bool = False) -> ReturnUpload:
     uploads = ReturnUpload.objects.select_related("uploaded_by", "submitted_by", "decided_by")
-    upload = get_object_or_404(uploads_titled(uploads) if titled else uploads, pk=pk)
+    upload = get_object_or_404(uploads, pk=pk)
     if not upload_visible_to(user=request.user, upload=upload):
         raise PermissionDenied("This return is not one of yours.")
-    return upload
+    return uploads_titled([upload])[0] if titled else upload
 
 
 # States in which a return's rows are staged: checked, and kept until it is withdrawn.

@@ -6,7 +6,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from kpis.board import Cell, format_number, stale_since, value_cell
+from kpis.board import Cell, change_text, format_number, stale_since, value_cell
 from kpis.models import Frequency
 from kpis.selectors.board import BOARD_COLUMNS, board, board_place_map, equivalent_places
 from strategy.models import GeographyBasis, Place
@@ -210,3 +210,10 @@ def test_board_reads_a_constant_number_of_queries(catalogue_data, how_many):
     # Places, memberships; KPIs, their outcomes, their priorities with themes; assessments.
     assert len(queries) == 6
     assert sum(cell.state == "value" for row in table.rows for cell in row.cells) >= 3 * how_many
+
+
+def test_a_change_not_tested_says_why_in_words():
+    assert (
+        change_text("not_tested", "higher_is_better", "2020-21", "no_interval")
+        == "Change not tested: no margin of error to test it with"
+    )

@@ -377,5 +377,5 @@ def test_a_title_reads_the_staged_periods_in_time_order_and_the_places_staged(up
     upload.places.set([thurrock])
     upload.original_name = "final-FINAL.xlsx"
     upload.save()
-    titled = uploads_titled(ReturnUpload.objects.all()).get(pk=upload.pk)
+    (titled,) = uploads_titled(ReturnUpload.objects.filter(pk=upload.pk))
     assert upload_title(titled) == "Thurrock: 2024-25 Q1 and 2024-25 Q2 quarterly return"

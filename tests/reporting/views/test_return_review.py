@@ -223,9 +223,9 @@ def test_the_page_takes_the_same_queries_for_10_rows_or_200(
 ):
     upload = _staged_return(lead, rows)
     client.force_login(sig)
-    # Session and user; the upload with what its title names; the reviewer's roles; whether
-    # they may see it; then the values: the counts, the page's rows, their values.
-    with django_assert_num_queries(8):
+    # Session and user; the upload; the reviewer's roles; whether they may see it; what its
+    # title names (places, periods); then the values: the counts, the page's rows, their values.
+    with django_assert_num_queries(10):
         body = page(client, upload)
     assert f"of {rows}<" in body
 
@@ -237,8 +237,9 @@ def test_the_list_takes_the_same_queries_for_2_returns_or_20(
     for _ in range(uploads):
         _staged_return(sig, 3)
     client.force_login(sig)
-    # Session and user, the user's roles, then the returns with what their titles name.
-    with django_assert_num_queries(4):
+    # Session and user, the user's roles, the returns, and what their titles name (places,
+    # periods).
+    with django_assert_num_queries(6):
         response = client.get(reverse("reporting:returns"))
     assert response.content.decode().count(
         "Thurrock: 2024-25 Q1, 2024-25 Q2 and 2024-25 quarterly return"
