@@ -83,7 +83,17 @@ def test_a_worker_killed_mid_validation_is_survived(chunking_admin, settings, tm
             current = ReturnUpload.objects.get(pk=upload.pk)
             return current if staged and current.state == ReturnUpload.State.VALIDATING else None
 
-        wait_for(mid_validation, seconds=60, what="the first worker to start checking")
+        # Generous: a worker process takes a while to start on a busy machine.
+        try:
+            wait_for(mid_validation, seconds=150, what="the first worker to start checking")
+        except AssertionError as missed:
+            current = ReturnUpload.objects.get(pk=upload.pk)
+            staged = ReturnRow.objects.filter(upload=upload).count()
+            tail = log.read_text(errors="replace")[-3000:]
+            raise AssertionError(
+                f"{missed}: the upload is {current.state} with {staged} rows staged; "
+                f"worker log ends:\n{tail}"
+            ) from None
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
         killed = ReturnUpload.objects.get(pk=upload.pk)
