@@ -40,6 +40,9 @@ def test_upload_validate_submit_approve_and_recompute(
     reviewer_page = browser.new_context().new_page()
     log_in(reviewer_page, live_server, "reviewer")
     reviewer_page.goto(lead_page.url)
+    # The reviewer sees the values before approving them, beside what is approved now.
+    values = reviewer_page.locator("table:has(#values-caption)").inner_text()
+    assert "Southend-on-Sea" in values and "None approved" in values
     reviewer_page.get_by_role("button", name="Approve").click()
     assert reviewer_page.locator("#return-state").inner_text() == "Approved"
 
