@@ -74,6 +74,25 @@ def upload_file_visible_to(*, user: User, upload: ReturnUpload) -> bool:
     return user_can_for_all(user, Action.SEE_RETURNS, upload.places.values_list("id", flat=True))
 
 
+def upload_issues_visible_to(*, user: User, upload: ReturnUpload) -> tuple[list[dict], int]:
+    """The return's issues this user may read, and how many are held back.
+
+    Whoever may have the whole file reads every issue. The lead of one place in a return of
+    several reads the issues of the file as a whole and of their own places' rows only: an
+    issue quotes its row's figures, which are another place's unpublished values.
+    """
+    issues = list(upload.issues)
+    if upload_file_visible_to(user=user, upload=upload):
+        return issues, 0
+    own_rows = set(
+        ReturnRow.objects.filter(
+            upload=upload, series__place__in=places_for(user, Action.SEE_RETURNS)
+        ).values_list("row", flat=True)
+    )
+    shown = [i for i in issues if i.get("row") is None or i["row"] in own_rows]
+    return shown, len(issues) - len(shown)
+
+
 def open_expectations_for(
     *, user: User, period_label: str | None = None, today: date | None = None
 ) -> list[ReportingExpectation]:

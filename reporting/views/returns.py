@@ -17,6 +17,7 @@ from kpis.returns.template import build_csv, build_xlsx
 from kpis.selectors.returns import (
     open_expectations_for,
     upload_file_visible_to,
+    upload_issues_visible_to,
     upload_list_for,
     upload_title,
     upload_values_page,
@@ -121,7 +122,8 @@ STAGED_STATES = (
 def return_detail(request, pk):
     upload = _visible_upload(request, pk, titled=True)
     state = upload.state
-    issues = upload.issues[:200]
+    issues, issues_hidden = upload_issues_visible_to(user=request.user, upload=upload)
+    issues = issues[:200]
     return render(
         request,
         "reporting/returns/detail.html",
@@ -136,6 +138,7 @@ def return_detail(request, pk):
             "may_download": upload_file_visible_to(user=request.user, upload=upload),
             "errors": [i for i in issues if i["severity"] == "error"],
             "warnings": [i for i in issues if i["severity"] == "warning"],
+            "issues_hidden": issues_hidden,
             "may_decide": state == ReturnUpload.State.SUBMITTED
             and upload_may_decide(user=request.user, upload=upload),
             "may_submit": state == ReturnUpload.State.VALIDATED
@@ -191,7 +194,8 @@ def return_status(request, pk):
 @login_required
 def return_issues_csv(request, pk):
     upload = _visible_upload(request, pk)
-    issues = [Issue(**issue) for issue in upload.issues]
+    visible, _ = upload_issues_visible_to(user=request.user, upload=upload)
+    issues = [Issue(**issue) for issue in visible]
     response = HttpResponse(issues_csv(issues), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="return-{upload.pk}-issues.csv"'
     return response

@@ -244,3 +244,21 @@ def test_the_list_takes_the_same_queries_for_2_returns_or_20(
     assert response.content.decode().count(
         "Thurrock: 2024-25 Q1, 2024-25 Q2 and 2024-25 quarterly return"
     ) == (uploads)
+
+
+def test_a_lead_reads_only_the_warnings_about_their_own_places_rows(client, lead, sig):
+    # Thurrock's 2021-22 numerator of 3 draws a small-count warning that quotes it: the
+    # Southend lead, who sees the return for Southend's rows, must not read it.
+    body = SIX_HISTORY_ROWS.replace("thurrock,2021-22,,30,60,50", "thurrock,2021-22,,3,60,5")
+    upload = history_uploaded(sig, body, name="history.csv")
+    assert upload.state == ReturnUpload.State.VALIDATED, upload.issues
+    warning = next(i for i in upload.issues if i["severity"] == "warning")
+    assert warning["row"] == 7 and "3" in warning["value"]
+    client.force_login(sig)
+    assert warning["message"] in page(client, upload)
+    client.force_login(lead)
+    shown = page(client, upload)
+    assert warning["message"] not in shown
+    assert "1 error or warning about rows of places whose figures you may not see is not" in shown
+    issues = client.get(reverse("reporting:return-issues", args=[upload.pk])).content.decode()
+    assert warning["message"] not in issues
