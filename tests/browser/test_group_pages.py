@@ -74,3 +74,13 @@ def test_the_board_is_filtered_by_verdict(page, live_server, catalogue_data, sig
     page.get_by_role("button", name="Apply").click()
     assert page.locator("tbody th a").all_inner_texts() == ["BOARD-1"]
     assert "Off track" in page.inner_text("tbody")
+
+
+def test_a_place_lead_sees_only_their_places_on_the_board(page, live_server, lead):
+    log_in(page, live_server, lead.username)
+    page.goto(live_server.url + "/board/")
+    assert page.locator("thead th").all_inner_texts() == [
+        "KPI",
+        "Outcome, theme and cohort",
+        "Southend-on-Sea",
+    ]
