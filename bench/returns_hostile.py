@@ -36,21 +36,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from kpis.returns.spec import COLUMNS  # noqa: E402
+
 MAX_BYTES = 20_000_000  # settings.RETURN_MAX_BYTES
 MAX_ROWS = 100_000  # settings.RETURN_MAX_ROWS
 UNZIPPED = 30 * MAX_BYTES  # read.UNZIPPED_FACTOR x the upload limit
 EXCEL_ROWS = 1_048_576
-HEADER = (
-    "kpi_code",
-    "place_code",
-    "period",
-    "breakdown",
-    "numerator",
-    "denominator",
-    "value",
-    "marker",
-    "comment",
-)
+HEADER = COLUMNS  # the return template's columns
 
 
 # ---------------------------------------------------------------------------------------------
