@@ -671,6 +671,42 @@ class NationalPublication(models.Model):
         return f"{self.publisher}: {self.original_name}"
 
 
+class AreaSpread(models.Model):
+    """How one KPI's values spread over every area of one type in a national publication (worst,
+    quartiles, best), kept at import for the place page's spine chart: the file holds areas that
+    are not places, and only places' values are stored as observations.
+
+    ``lowest`` and ``highest`` are values, not judgements: which end is worst depends on the
+    KPI's direction. ``places`` are the places the publication gives among these areas.
+    """
+
+    publication = models.ForeignKey(
+        NationalPublication, on_delete=models.CASCADE, related_name="spreads"
+    )
+    kpi = models.ForeignKey(Kpi, on_delete=models.CASCADE, related_name="spreads")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="+")
+    area_type = models.CharField(max_length=120, help_text="As the publisher names the areas.")
+    areas = models.PositiveIntegerField(help_text="How many areas had a value.")
+    lowest = models.FloatField()
+    q25 = models.FloatField()
+    median = models.FloatField()
+    q75 = models.FloatField()
+    highest = models.FloatField()
+    england = models.FloatField(null=True, blank=True)
+    places = models.ManyToManyField(Place, blank=True, related_name="spreads")
+
+    class Meta:
+        ordering = ["kpi", "period", "area_type"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["publication", "kpi", "period", "area_type"], name="spread_unique"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kpi_id}/{self.period_id} over {self.areas} {self.area_type}"
+
+
 class Release(models.Model):
     """A dated publication, announced in advance; approved values become public only here.
 
@@ -795,3 +831,29 @@ class AuditEvent(models.Model):
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_id} {self.action}"
+
+
+class Commentary(models.Model):
+    """What lies behind a KPI's figures at a place for a period, and what is being done, written
+    by the KPI's owner or the place's lead. Every post is kept: the latest is current."""
+
+    MAX_LENGTH = 1000
+
+    kpi = models.ForeignKey(Kpi, on_delete=models.CASCADE, related_name="commentaries")
+    place = models.ForeignKey(Place, on_delete=models.PROTECT, related_name="commentaries")
+    period = models.ForeignKey(Period, on_delete=models.PROTECT, related_name="commentaries")
+    text = models.TextField(max_length=MAX_LENGTH)
+    author = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-recorded_at", "-pk"]
+        verbose_name_plural = "commentaries"
+        indexes = [
+            models.Index(
+                fields=["kpi", "place", "period", "-recorded_at"], name="commentary_current_idx"
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.kpi_id}/{self.place_id}/{self.period_id} at {self.recorded_at:%Y-%m-%d}"
