@@ -1,12 +1,13 @@
 """The board view's words: one cell of the summary table as text (pure: no ORM, no settings).
 
-Every mark has a text label (never colour alone): the tag classes only add colour to words.
+Every mark has a text label (never colour alone): the tag classes and the Making Data Count
+icons only add colour and shape to words.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 VERDICT_LABELS = {
     "on_track": "On track",
@@ -41,6 +42,32 @@ ASSURANCE_LABELS = {
     "consistent_fail": ("Consistently fails the target", "nhsuk-tag--orange"),
     "inconsistent": ("Hit and miss: may or may not meet the target", "nhsuk-tag--grey"),
 }
+
+#: The stored point type says improvement or concern; the KPI's direction says which of those
+#: is high and which low. Neutral KPIs' point types say high or low themselves.
+_SPC_ICON_SIDES = {
+    ("special_cause_improvement", "higher_is_better"): "improvement_high",
+    ("special_cause_improvement", "lower_is_better"): "improvement_low",
+    ("special_cause_concern", "higher_is_better"): "concern_low",
+    ("special_cause_concern", "lower_is_better"): "concern_high",
+}
+
+ASSURANCE_ICONS = {
+    "consistent_pass": "pass",
+    "consistent_fail": "fail",
+    "inconsistent": "hit_and_miss",
+}
+
+
+def spc_icon(point_type: str, direction: str) -> str:
+    """The Making Data Count variation icon of a point: "common_cause", "improvement_high",
+    "concern_low", "neutral_high" and so on; "" when there is no icon to draw."""
+    if point_type == "common_cause":
+        return "common_cause"
+    if point_type.startswith("special_cause_neutral_"):
+        return point_type.removeprefix("special_cause_")
+    return _SPC_ICON_SIDES.get((point_type, direction), "")
+
 
 BENCHMARK_LABELS = {
     "better_99_8": "Better than England (99.8%)",
@@ -136,8 +163,10 @@ class Cell:
     change: str = ""
     spc: str = ""
     spc_tag: str = ""
+    spc_icon: str = ""
     assurance: str = ""
     assurance_tag: str = ""
+    assurance_icon: str = ""
     benchmark: str = ""
     verdict: str = ""
     verdict_label: str = ""
@@ -145,6 +174,11 @@ class Cell:
     verdict_reason: str = ""
     unpublished: str = ""
     stale: str = ""
+    # The current commentary on the value shown, when the viewer may read it.
+    commentary: str = ""
+    commentary_author: str = ""
+    commentary_at: datetime | None = None
+    may_write_commentary: bool = False
 
     def as_row(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__ if not k.endswith("_tag")}
@@ -195,8 +229,10 @@ def value_cell(column: str, record: dict, *, kpi: dict, today: date) -> Cell:
         ),
         spc=spc,
         spc_tag=spc_tag,
+        spc_icon=spc_icon(record["spc_point_type"], kpi["direction"]),
         assurance=assurance,
         assurance_tag=assurance_tag,
+        assurance_icon=ASSURANCE_ICONS.get(record["assurance"], ""),
         benchmark=benchmark_text(
             record["benchmark_england"], bool(record["benchmark_england_by_source"])
         ),

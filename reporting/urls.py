@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import board, deliverables, internal, public, releases, returns
+from .views import board, commentary, dashboards, deliverables, internal, public, releases, returns
 
 app_name = "reporting"
 urlpatterns = [
@@ -29,6 +29,13 @@ urlpatterns = [
     path("board/", board.board_page, name="board"),
     path("board.csv", board.board_csv, name="board-csv"),
     path("board.xlsx", board.board_xlsx, name="board-xlsx"),
+    path(
+        "board/kpis/<slug:code>/commentary/<slug:place>/<str:period>/",
+        commentary.commentary_page,
+        name="commentary",
+    ),
+    path("board/kpis/<slug:code>/", dashboards.kpi_dashboard, name="kpi-dashboard"),
+    path("board/places/<slug:code>/", dashboards.place_dashboard, name="place-dashboard"),
     # Returns
     path("returns/", returns.returns_home, name="returns"),
     path(

@@ -10,6 +10,8 @@ ParsedPublication whose frame has the columns in OUTPUT_COLUMNS, one row per pub
 detect_publisher() tells them apart by header; parse_publication() dispatches. pair_measures()
 joins separately published numerator / denominator / proportion measures. A file whose header
 is not the publisher's raises PublicationFormatError naming the missing columns.
+spreads.area_spreads() gives the spread of each KPI's values over every area of a type (for
+spine charts).
 """
 
 from .base import (

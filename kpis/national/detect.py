@@ -56,7 +56,8 @@ def parse_publication(
 
     ``measures``, ``period`` and ``areas`` concern wide annual reports only: the measure
     columns to read, the financial year when the file name does not give it, and the
-    organisations whose rows to read (England always).
+    organisations whose breakdown rows to read (England always, and every organisation's
+    whole-population row).
     """
     layout = detect_layout(content, filename=filename)
     if layout.wide:

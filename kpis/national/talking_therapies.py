@@ -37,7 +37,10 @@ VariableType "Total" is the whole population, otherwise a breakdown (Age Group, 
 Group, Indices of Deprivation Decile, ...) with its category in VariableA and VariableB. The file
 names no period: it is the financial year in the file name (psych-ther-ann-rep-csv-2020-21-...),
 or the one the importer gives. Each measure column becomes rows of the normalised frame, the
-measure's column name being both its indicator_id and indicator_name.
+measure's column name being both its indicator_id and indicator_name. A large annual report can
+be read for some organisations only (``areas``): their breakdown rows, England's, and every
+organisation's whole-population row, one per organisation, which the import needs for the
+spread of a measure over all organisations of a type.
 """
 
 from __future__ import annotations
@@ -213,15 +216,20 @@ def _annual(
     table, *, filename: str, period: PeriodSpec | None, areas, issues: list[str]
 ) -> tuple[pd.DataFrame, int]:
     """The wide annual report as one row per organisation, breakdown and measure, and how many
-    file rows were left unread because their organisation is not in ``areas``."""
+    file rows were left unread: the breakdown rows of organisations not in ``areas``."""
     spec = period or annual_period(filename)
     measures = table.measures
     skipped = 0
     if areas is not None:
         wanted = {str(a).upper() for a in areas}
-        kept = table.cells["org_type"].str.casefold().eq("england") | table.cells[
-            "org_code"
-        ].str.upper().isin(wanted)
+        # Every organisation's whole-population row is read (one each: cheap), so the import
+        # can keep the spread of a measure over all organisations of a type.
+        whole = blank_placeholders(table.cells["variable_type"], NO_BREAKDOWN).eq("")
+        kept = (
+            whole
+            | table.cells["org_type"].str.casefold().eq("england")
+            | table.cells["org_code"].str.upper().isin(wanted)
+        )
         skipped = int((~kept).sum())
         table.cells = table.cells[kept]
         if measures is not None:
@@ -297,8 +305,9 @@ def parse_talking_therapies(
 
     ``measures`` limits an annual report to the measure columns named (the others are not read);
     ``period`` is the financial year of an annual report whose file name does not give it;
-    ``areas`` limits an annual report to the organisations with those codes (and England), the
-    rest counted in rows_skipped but not read further.
+    ``areas`` limits an annual report's breakdown rows to the organisations with those codes (and
+    England); every organisation's whole-population row is read. The rows left unread are counted
+    in rows_skipped.
     Raises PublicationFormatError (naming the missing columns of the closest layout) otherwise.
     """
     table = read_table(content, filename=filename, layouts=LAYOUTS, measures=measures)

@@ -4,12 +4,16 @@ A KPI reported on another geography basis (GP-registered, police force area) has
 a resident place; its column shows the place of the KPI's basis with exactly the same areas,
 valid at the KPI's latest period, or says it is not reported for this area. Never a value of
 a different footprint.
+
+Each value cell carries the current commentary on its KPI, place and period when the viewer
+may read it, and says whether the viewer may write one.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 import pandas as pd
@@ -19,6 +23,7 @@ from strategy.models import Place, PlaceMembership, Priority
 
 from ..board import Cell, empty_cell, value_cell
 from ..models import Assessment, Breakdown, Kpi
+from .commentary import commentary_current
 
 #: The board's columns, in order: SET, the three councils, the six alliances.
 BOARD_COLUMNS = (
@@ -41,6 +46,7 @@ _CELL_FIELDS = (
     "series__place_id",
     "series__place__code",
     "series__place__name",
+    "period_id",
     "period__label",
     "period__end",
     "value",
@@ -90,12 +96,35 @@ class BoardRow:
     outcomes: list[str]
     themes: list[str]
     cells: list[Cell] = field(default_factory=list)
+    #: The outcome, theme and cohort the row sorts under, in words (its first by position).
+    group: str = ""
+
+
+@dataclass
+class BoardSection:
+    """Rows under one heading; the heading is empty when the board is not grouped."""
+
+    heading: str
+    rows: list[BoardRow]
 
 
 @dataclass
 class Board:
     columns: list[Column]
     rows: list[BoardRow]
+    grouped: bool = False
+
+    @property
+    def sections(self) -> list[BoardSection]:
+        """The rows cut where their group changes (one unheaded section when not grouped)."""
+        if not self.grouped:
+            return [BoardSection(heading="", rows=self.rows)] if self.rows else []
+        sections: list[BoardSection] = []
+        for row in self.rows:
+            if not sections or sections[-1].heading != row.group:
+                sections.append(BoardSection(heading=row.group, rows=[]))
+            sections[-1].rows.append(row)
+        return sections
 
     def export_rows(self) -> list[dict]:
         """One row per KPI and column place, for CSV and XLSX."""
@@ -139,6 +168,7 @@ EXPORT_COLUMNS = [
     "verdict_reason",
     "unpublished",
     "stale",
+    "commentary",
 ]
 
 
@@ -220,6 +250,49 @@ def _group_key(row: BoardRow):
     return (min(outcomes), min(themes), row.kpi.cohort, row.kpi.code)
 
 
+def _group_heading(kpi: Kpi) -> str:
+    """The outcome, theme and cohort a KPI sorts under (``_group_key``), in words."""
+    outcome = min(kpi.outcomes.all(), key=lambda o: o.position, default=None)
+    theme = min((p.theme for p in kpi.priorities.all()), key=lambda t: t.position, default=None)
+    return " · ".join(
+        (
+            f"Outcome {outcome.code}: {outcome.text}" if outcome else "No outcome",
+            f"Theme: {theme.name}" if theme else "No theme",
+            f"Cohort: {kpi.get_cohort_display()}",
+        )
+    )
+
+
+#: Whether a viewer may read (or write) commentary on a KPI at a place (given by its id).
+CommentaryCheck = Callable[[Kpi, int], bool]
+
+
+def _with_commentary(
+    cell: Cell,
+    *,
+    kpi: Kpi,
+    record: dict,
+    current: dict,
+    may_read: CommentaryCheck,
+    may_write: CommentaryCheck | None,
+) -> Cell:
+    """The cell with the current commentary on the value it shows, if the viewer may read it."""
+    place_id = int(record["series__place_id"])
+    if not may_read(kpi, place_id):
+        return cell
+    writable = bool(may_write and may_write(kpi, place_id))
+    note = current.get((kpi.pk, place_id, record["period_id"]))
+    if note is None:
+        return replace(cell, may_write_commentary=writable)
+    return replace(
+        cell,
+        commentary=note.text,
+        commentary_author=note.author.get_full_name() or note.author.get_username(),
+        commentary_at=note.recorded_at,
+        may_write_commentary=writable,
+    )
+
+
 def board(
     *,
     column_codes,
@@ -229,6 +302,8 @@ def board(
     cohort: str = "",
     verdict: str = "",
     sort: str = "group",
+    may_read_commentary: CommentaryCheck | None = None,
+    may_write_commentary: CommentaryCheck | None = None,
 ) -> Board:
     """The summary table for these columns, filtered and sorted; a constant number of queries.
 
@@ -238,6 +313,8 @@ def board(
        own basis; each column shows the first equal-footprint place of that basis valid then
        (none: "Not reported for this area"; no assessment there: "No value for this area yet").
     4. A verdict filter keeps the KPIs with that verdict in at least one column shown.
+    5. Given who may read commentary, the current commentary at every place shown (one more
+       query) goes into each value cell the viewer may read it for.
     """
     columns, mapping = board_place_map(column_codes=column_codes)
     kpis = board_kpis(outcome=outcome, theme=theme, cohort=cohort)
@@ -252,6 +329,11 @@ def board(
     ]
     latest_end = frame.groupby("series__kpi_id")["period__end"].max().to_dict()
     records = {(r["series__kpi_id"], r["series__place_id"]): r for r in frame.to_dict("records")}
+    current = (
+        commentary_current(kpi_ids=[k.pk for k in kpi_list], place_ids=place_ids)
+        if may_read_commentary
+        else {}
+    )
     rows = []
     for kpi in kpi_list:
         facts = {
@@ -264,6 +346,7 @@ def board(
             kpi=kpi,
             outcomes=[o.code for o in kpi.outcomes.all()],
             themes=sorted({p.theme.name for p in kpi.priorities.all()}),
+            group=_group_heading(kpi),
         )
         for column in columns:
             valid = equivalent_places(
@@ -271,7 +354,17 @@ def board(
             )
             found = [records[kpi.pk, c.place_id] for c in valid if (kpi.pk, c.place_id) in records]
             if found:
-                row.cells.append(value_cell(column.code, found[0], kpi=facts, today=today))
+                cell = value_cell(column.code, found[0], kpi=facts, today=today)
+                if may_read_commentary:
+                    cell = _with_commentary(
+                        cell,
+                        kpi=kpi,
+                        record=found[0],
+                        current=current,
+                        may_read=may_read_commentary,
+                        may_write=may_write_commentary,
+                    )
+                row.cells.append(cell)
             else:
                 row.cells.append(empty_cell(column.code, "no_value" if valid else "not_reported"))
         if not verdict or any(cell.verdict == verdict for cell in row.cells):
@@ -282,4 +375,4 @@ def board(
         rows.sort(key=lambda r: r.kpi.code)
     else:
         rows.sort(key=_group_key)
-    return Board(columns=columns, rows=rows)
+    return Board(columns=columns, rows=rows, grouped=sort not in ("title", "code"))

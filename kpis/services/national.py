@@ -10,8 +10,12 @@ Kept from the source: provenance to file and row, suppression markers, published
 intervals, Fingertips' own comparison with England, and the rounded flag where the KPI's
 disclosure rule says the publisher rounds sub-national counts (so combining them is refused).
 A breakdown row lands in its own breakdown series, or nowhere if the KPI holds no such
-breakdown, never in an all-people series. Values already published by their source are approved
-on import; they reach the public in the next release like everything else.
+breakdown, never in an all-people series. Only places' values become observations; the spread of
+each KPI's values over every area of a type in the file (lowest, quartiles, highest, and
+England's value) is kept as AreaSpread, with the places among those areas, for spine charts
+(kpis.national.spreads says which rows count and how the quartiles are computed). Values
+already published by their source are approved on import; they reach the public in the next
+release like everything else.
 """
 
 from __future__ import annotations
@@ -31,10 +35,11 @@ from strategy.access import Action, user_can
 from strategy.models import Place, User
 
 from ..bulk.staging import StagingIds
-from ..models import AuditEvent, Kpi, NationalPublication
+from ..models import AreaSpread, AuditEvent, Kpi, NationalPublication
 from ..national import ENGLAND_CODE, parse_publication
 from ..national.breakdowns import breakdown_keys
 from ..national.recipes import Measure, Recipe, recipe_measure_names, recipe_rows, recipes_from
+from ..national.spreads import Spreads, area_spreads
 from ..numbers import decimal_6dp
 from ..periods import PeriodSpec
 from .audit import audit
@@ -272,11 +277,14 @@ def publication_import(
     figures, sources = _figures(frame, infos, issues)
     reasons = pd.Series(dtype=str)
     rows = figures
+    spreads = area_spreads(pd.DataFrame())  # none unless the file has figures
     if not figures.empty:
         figures = figures.set_index("figure", drop=False)
         figures["place_code"] = _place_codes(figures["area_code"])
         figures["place_code"] = _resolve_ccgs(figures)
         figures = figures.join(_held_breakdowns(figures, infos))
+        # Before the areas that are not places go: the spread over every area needs them.
+        spreads = area_spreads(figures)
         reasons = pd.Series("", index=figures.index)
         incomplete = figures["value"].isna() & ~figures["suppressed"].astype(bool)
         reasons = reasons.mask(incomplete, "figure incomplete")
@@ -297,8 +305,8 @@ def publication_import(
             rows_read=rows_read,
         )
         changed = 0
+        ids = StagingIds()
         if not rows.empty:
-            ids = StagingIds()
             staged = pd.DataFrame(
                 {
                     "series_id": ids.series_ids(rows),
@@ -331,6 +339,8 @@ def publication_import(
                 change_reason=f"{parsed.publisher} publication {filename}",
                 source_publication=publication,
             ).changed
+        # After the observations, whose periods ``ids`` then knows already.
+        _spreads_save(publication, spreads, figures, ids)
         publication.values_changed = changed
         publication.save(update_fields=["values_changed"])
         audit(
@@ -345,6 +355,59 @@ def publication_import(
         )
     return ImportResult(
         publication, True, rows_read, imported, changed, not_imported, tuple(issues)
+    )
+
+
+def _spreads_save(
+    publication: NationalPublication, spreads: Spreads, figures: pd.DataFrame, ids: StagingIds
+) -> None:
+    """Store the publication's spreads and, for each, the places among its areas (bulk)."""
+    table = spreads.table
+    if table.empty:
+        return
+    kpi_ids = dict(
+        Kpi.objects.filter(code__in=table["kpi_code"].unique()).values_list("code", "id")
+    )
+    period_ids = ids.period_ids(table)
+    england = table["england"].astype(object).where(table["england"].notna(), None)
+    created = AreaSpread.objects.bulk_create(
+        [
+            AreaSpread(
+                publication=publication,
+                kpi_id=kpi_ids[row.kpi_code],
+                period_id=int(period_id),
+                area_type=row.area_type[:120],
+                areas=int(row.areas),
+                lowest=float(row.lowest),
+                q25=float(row.q25),
+                median=float(row.median),
+                q75=float(row.q75),
+                highest=float(row.highest),
+                england=value,
+            )
+            for row, period_id, value in zip(
+                table.itertuples(index=False), period_ids, england, strict=True
+            )
+        ],
+        batch_size=2000,
+    )
+    # Each counted figure's place, if it is one: the CCG or sub-ICB valid for its period.
+    places = figures.loc[spreads.members.index, "place_code"]
+    members = pd.DataFrame({"spread": spreads.members, "place_code": places}).dropna()
+    if members.empty:
+        return
+    place_ids = dict(
+        Place.objects.filter(code__in=members["place_code"].unique()).values_list("code", "id")
+    )
+    pairs = {
+        (created[spread].pk, place_ids[code])
+        for spread, code in members.itertuples(index=False)
+        if code in place_ids
+    }
+    through = AreaSpread.places.through
+    through.objects.bulk_create(
+        [through(areaspread_id=spread, place_id=place) for spread, place in sorted(pairs)],
+        batch_size=5000,
     )
 
 

@@ -22,7 +22,10 @@ Departures from PHEindicatormethods, all deliberate:
 * rows with a missing numerator or denominator are left out of the average and get no
   significance level, instead of making every result missing;
 * for ratios, as in R, ``multiplier`` does not scale the limits: ISR limits are always per 100
-  and count limits are O/E - 1.
+  and count limits are O/E - 1;
+* for proportions and rates, ``average`` may be given (as numerator / denominator, not
+  multiplied): the whole area's own figure when the plotted places overlap, so that no
+  record counts twice in it. Without it the average is the package's.
 """
 
 from __future__ import annotations
@@ -71,6 +74,7 @@ def calculate_funnel_limits(
     ratio_type: str | None = None,
     rate_type: str | None = None,
     years_of_data: float | None = None,
+    average: float | None = None,
 ) -> pd.DataFrame:
     """Return the 100 plotted points of the 95% and 99.8% funnel limits (R calculate_funnel_limits).
 
@@ -113,7 +117,8 @@ def calculate_funnel_limits(
     # Records without a numerator (or, but for rates, a denominator) are left out; a DSR record
     # without events has no derived denominator but still counts, as in R.
     keep = np.isfinite(x) if statistic == "rate" else np.isfinite(x) & np.isfinite(den)
-    average = x[keep].sum() / np.nansum(den[keep])
+    if average is None:
+        average = x[keep].sum() / np.nansum(den[keep])
     axis_min, axis_max = _axis(den[keep], statistic, years_of_data)
     if statistic == "rate":
         axis_min, axis_max = math.floor(axis_min * average), math.ceil(axis_max * average)
@@ -139,6 +144,7 @@ def assign_funnel_significance(
     rate: ArrayLike | None = None,
     rate_type: str | None = None,
     multiplier: float | None = None,
+    average: float | None = None,
 ) -> pd.Categorical:
     """Return each record's outlier level against the funnel (R assign_funnel_significance).
 
@@ -171,7 +177,8 @@ def assign_funnel_significance(
     present = np.isfinite(x) if statistic == "rate" else np.isfinite(x) & np.isfinite(n)
 
     if statistic == "proportion":
-        average = x[present].sum() / n[present].sum()
+        if average is None:
+            average = x[present].sum() / n[present].sum()
         value = x / n
         low_3s, low_2s, high_3s, high_2s = (
             value < _sigma_adjustment(0.999, n, average, "low", 1.0),
@@ -180,7 +187,12 @@ def assign_funnel_significance(
             value > _sigma_adjustment(0.975, n, average, "high", 1.0),
         )
     else:
-        target = 1.0 if statistic == "ratio" else x[present].sum() / np.nansum(n[present])
+        if statistic == "ratio":
+            target = 1.0
+        elif average is not None:
+            target = average
+        else:
+            target = x[present].sum() / np.nansum(n[present])
         high_3s = target < _ratio_limit(x, n, 0.998, "low")
         high_2s = target < _ratio_limit(x, n, 0.95, "low")
         low_3s = target > _ratio_limit(x, n, 0.998, "high")

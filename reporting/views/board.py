@@ -1,5 +1,7 @@
 """The board view: one row per KPI, one column per place, latest internal assessments."""
 
+from functools import partial
+
 from django import forms
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -9,6 +11,8 @@ from django.utils import timezone
 
 from kpis.board import VERDICT_LABELS
 from kpis.selectors.board import BOARD_COLUMNS, EXPORT_COLUMNS, board
+from kpis.selectors.commentary import commentary_may_read
+from kpis.services.commentary import commentary_may_write
 from strategy.access import Action, places_for
 from strategy.models import Cohort, Outcome, Theme
 
@@ -77,6 +81,8 @@ def _board(request):
         cohort=filters.get("cohort", ""),
         verdict=filters.get("verdict", ""),
         sort=filters.get("sort") or "group",
+        may_read_commentary=partial(commentary_may_read, request.user),
+        may_write_commentary=partial(commentary_may_write, request.user),
     )
     return form, table
 

@@ -46,3 +46,42 @@ def test_the_groups_pages_have_no_accessibility_faults(
     page.goto(live_server.url + path)
     assert page.title() and "Log in" not in page.title()
     assert violations(page) == []
+
+
+def test_the_board_with_icons_and_commentary_and_the_commentary_page_have_no_faults(
+    page, live_server, catalogue_data, sig
+):
+    from django.utils import timezone
+
+    from kpis.models import Commentary, Kpi
+    from strategy.models import Place
+    from tests.kpis.factories import AssessmentFactory, PeriodFactory, SeriesFactory
+
+    kpi = Kpi.objects.get(code="ASCS-FEEL-SAFE")
+    southend = Place.objects.get(code="southend")
+    period = PeriodFactory(label="2024-25 Q1")
+    AssessmentFactory(
+        series=SeriesFactory(kpi=kpi, place=southend),
+        period=period,
+        is_latest=True,
+        spc_point_type="special_cause_improvement",
+        assurance="consistent_pass",
+    )
+    Commentary.objects.create(
+        kpi=kpi,
+        place=southend,
+        period=period,
+        author=sig,
+        text="Two clinicians left in May; locums start in July.",
+        recorded_at=timezone.now(),
+    )
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Username").fill(sig.username)
+    page.get_by_label("Password").fill("correct horse battery staple")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(live_server.url + "/board/?place=southend")
+    assert "Two clinicians left in May" in page.inner_text("main")
+    assert violations(page) == []
+    page.get_by_role("link", name="Update commentary on ASCS-FEEL-SAFE").click()
+    assert page.get_by_label("Commentary").input_value().startswith("Two clinicians")
+    assert violations(page) == []

@@ -113,8 +113,10 @@ def test_cell_text_for_a_hand_made_assessment():
         change="Significantly worse than 2020-21",
         spc="Special cause: concern",
         spc_tag="nhsuk-tag--orange",
+        spc_icon="concern_low",  # higher is better, so a concern is low
         assurance="Hit and miss: may or may not meet the target",
         assurance_tag="nhsuk-tag--grey",
+        assurance_icon="hit_and_miss",
         benchmark="Worse than England (95%)",
         verdict="needs_attention",
         verdict_label="Needs attention",
@@ -155,6 +157,7 @@ def test_cell_text_for_a_hand_made_assessment():
         "southend", record, kpi={**kpi, "direction": "lower_is_better"}, today=TODAY
     )
     assert decrease_lower_better.change == "Significantly better than 2020-21"
+    assert decrease_lower_better.spc_icon == "concern_high"  # lower is better: concern is high
 
 
 def test_staleness_is_lag_plus_one_reporting_period_after_the_period_end():
