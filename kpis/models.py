@@ -135,6 +135,11 @@ class Kpi(models.Model):
     baseline_rule = models.CharField(max_length=40, choices=BaselineRule.choices)
     baseline_period_label = models.CharField(max_length=120)
     baseline_note = models.TextField(blank=True)
+    public_caveats = models.TextField(
+        blank=True,
+        help_text="Plain English, for the public: what to bear in mind reading the figures. "
+        "Provenance notes (source_note, baseline_note) stay on the internal side.",
+    )
 
     class Meta:
         ordering = ["code"]
@@ -190,6 +195,12 @@ class Target(models.Model):
     )
     url = models.URLField(max_length=500, blank=True)
     note = models.TextField(blank=True)
+    public_text = models.CharField(
+        max_length=300,
+        blank=True,
+        help_text="The target as its source phrases it, for the public (a 10% reduction stays "
+        "a 10% reduction).",
+    )
 
     class Meta:
         ordering = ["kpi", "kind", "applies_from"]
