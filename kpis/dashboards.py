@@ -191,3 +191,27 @@ def spine_positions(
         "q75": quartiles[1],
         "value": place(value),
     }
+
+
+def equal_footprint_rows(latest: pd.DataFrame, candidates: list, *, basis: dict) -> pd.DataFrame:
+    """Each KPI's latest row at the first equal-footprint place of the KPI's own geography
+    basis valid in that period, the place itself first, as the board chooses.
+
+    ``candidates`` are the places with exactly one place's areas, in order of preference, each
+    with ``place_id``, ``basis`` and ``valid_on(day)`` (kpis.selectors.board.Candidate);
+    ``basis`` maps a KPI id to its geography basis.
+    """
+    if latest.empty:
+        return latest
+    rank = {c.place_id: n for n, c in enumerate(candidates)}
+    by_id = {c.place_id: c for c in candidates}
+    rows = latest[latest["place_id"].isin(list(by_id))]
+    same_basis = rows["place_id"].map(lambda pk: by_id[pk].basis) == rows["kpi_id"].map(basis)
+    rows = rows[same_basis]
+    valid = [
+        by_id[pk].valid_on(end.date())
+        for pk, end in zip(rows["place_id"], rows["period_end"], strict=True)
+    ]
+    rows = rows[valid]
+    rows = rows.assign(rank=rows["place_id"].map(rank))
+    return rows.sort_values(["kpi_id", "rank"]).drop_duplicates("kpi_id", ignore_index=True)

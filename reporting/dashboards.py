@@ -24,6 +24,7 @@ from kpis.board import (
 from kpis.dashboards import (
     ENGLAND,
     caterpillar_frame,
+    equal_footprint_rows,
     funnel,
     latest_label,
     series_frame,
@@ -418,25 +419,6 @@ def _ends(spread: dict, direction: str) -> tuple[float, float]:
     return spread["lowest"], spread["highest"]
 
 
-def _source_rows(latest: pd.DataFrame, candidates: list, kpis: dict) -> pd.DataFrame:
-    """Each KPI's latest assessment at the first equal-footprint place of its own geography
-    basis valid in that period (the place itself first), as the board chooses."""
-    if latest.empty:
-        return latest
-    rank = {c.place_id: n for n, c in enumerate(candidates)}
-    by_id = {c.place_id: c for c in candidates}
-    basis = latest["kpi_id"].map({pk: kpi.geography_basis for pk, kpi in kpis.items()})
-    usable = latest[
-        latest["place_id"].map(lambda pk: by_id[pk].basis).to_numpy() == basis.to_numpy()
-    ]
-    valid = [
-        by_id[pk].valid_on(end.date())
-        for pk, end in zip(usable["place_id"], usable["period_end"], strict=True)
-    ]
-    usable = usable[valid].assign(rank=usable.loc[valid, "place_id"].map(rank))
-    return usable.sort_values(["kpi_id", "rank"]).drop_duplicates("kpi_id", ignore_index=True)
-
-
 def place_page(*, user, place: Place) -> PlacePage:
     """Every KPI's latest value at one place, against England and the spread of comparable
     areas: a national publication's areas of the same type where an import holds them, else the
@@ -454,7 +436,10 @@ def place_page(*, user, place: Place) -> PlacePage:
         unpublished_place_ids=[c.place_id for c in candidates] or [place.pk],
         latest_only=True,
     )
-    latest = _source_rows(latest, candidates, kpis) if candidates else latest
+    if candidates:
+        latest = equal_footprint_rows(
+            latest, candidates, basis={pk: kpi.geography_basis for pk, kpi in kpis.items()}
+        )
     sources = latest.drop_duplicates("place_id")
     peers = pd.DataFrame(
         peer_places(kinds_and_bases={(c.kind, c.basis) for c in _places_of(sources)}),

@@ -2,7 +2,8 @@
 
 No ORM here: views hand over plain rows (or a frame) from a selector. A cell that a spreadsheet
 would run as a formula (starting with =, +, -, @, a tab or a carriage return) is prefixed with a
-single quote, as OWASP's CSV injection guidance says.
+single quote, as OWASP's CSV injection guidance says. A whole table can also be described as a
+Frictionless Data Package (``data_package``), for tools that read data packages.
 """
 
 from __future__ import annotations
@@ -10,8 +11,12 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 
+import pandas as pd
 from django.http import HttpResponse
+from frictionless import Package, Resource, Schema
+from frictionless import fields as frictionless_fields
 from openpyxl import Workbook
 
 from kpis.returns.report import neutralise
@@ -52,3 +57,89 @@ def csv_response(rows: Iterable[Mapping], *, columns: Sequence[str], filename: s
     response = HttpResponse(csv_bytes(rows, columns=columns), content_type="text/csv")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response
+
+
+def xlsx_response(rows: Iterable[Mapping], *, columns: Sequence[str], filename: str, sheet: str):
+    response = HttpResponse(
+        xlsx_bytes(rows, columns=columns, sheet=sheet), content_type=XLSX_CONTENT_TYPE
+    )
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+def frame_rows(frame: pd.DataFrame, *, columns: Sequence[str]) -> list[dict]:
+    """A selector's frame as rows for the writers above: blanks (NaN, NaT) become None."""
+    records = frame[list(columns)].astype(object)
+    return records.where(pd.notna(records), None).to_dict("records")
+
+
+# Frictionless Data Packages ------------------------------------------------------------------
+
+OGL_V3 = {
+    "name": "OGL-UK-3.0",
+    "path": "https://www.nationalarchives.gov.uk/doc/open-government-licence/version/3/",
+    "title": "Open Government Licence v3.0",
+}
+
+_FIELD_TYPES = {
+    "string": frictionless_fields.StringField,
+    "number": frictionless_fields.NumberField,
+    "integer": frictionless_fields.IntegerField,
+    "boolean": frictionless_fields.BooleanField,
+    "date": frictionless_fields.DateField,
+}
+
+
+def data_package(
+    *,
+    name: str,
+    title: str,
+    description: str,
+    created: datetime,
+    sources: Sequence[Mapping[str, str]],
+    resource_name: str,
+    resource_path: str,
+    schema: Sequence[tuple[str, str, str]],
+    primary_key: Sequence[str],
+    homepage: str | None = None,
+    publisher: str | None = None,
+) -> dict:
+    """The descriptor of a tabular data package of one CSV (as ``csv_bytes`` writes it), under
+    the Open Government Licence v3.0, built by the ``frictionless`` library.
+
+    ``schema`` is (name, Table Schema type, description) for each column in order; a blank
+    cell is a missing value. ``resource_path`` is read relative to the descriptor's own
+    location (a URL or a folder), so the package works wherever both are saved.
+    """
+    table_schema = Schema(
+        fields=[_FIELD_TYPES[kind](name=field, description=text) for field, kind, text in schema],
+        missing_values=[""],
+        primary_key=list(primary_key),
+    )
+    resource = Resource(
+        name=resource_name,
+        path=resource_path,
+        profile="tabular-data-resource",
+        format="csv",
+        mediatype="text/csv",
+        encoding="utf-8",
+        schema=table_schema,
+    )
+    package = Package(
+        name=name,
+        title=title,
+        description=description,
+        profile="tabular-data-package",
+        homepage=homepage,
+        created=created.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        licenses=[dict(OGL_V3)],
+        contributors=[{"title": publisher, "role": "publisher"}] if publisher else [],
+        sources=[dict(source) for source in sources],
+        resources=[resource],
+    )
+    descriptor = package.to_descriptor()
+    for item in descriptor["resources"]:
+        # frictionless infers a "file" scheme from a relative path; the path is relative to
+        # wherever the descriptor is read from, a web address included.
+        item.pop("scheme", None)
+    return descriptor

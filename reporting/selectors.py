@@ -1,9 +1,10 @@
 """Reads for the reporting pages composed from the strategy and KPI apps."""
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
 
-from kpis.models import Kpi, Target
-from strategy.models import Outcome, Priority, Strategy
+from kpis.models import DisclosureRule, Kpi, Release, Target, VerdictRuleTable
+from strategy.models import Deliverable, Outcome, Place, Priority, Strategy, Theme, WhatMatters
 from strategy.selectors import CURRENT_STRATEGY, strategy_get
 
 
@@ -68,3 +69,74 @@ def kpi_catalogue(
 
 def catalogue_outcomes(*, code: str = CURRENT_STRATEGY) -> list[Outcome]:
     return list(Outcome.objects.filter(strategy__code=code).only("code", "text"))
+
+
+def outcome_get(*, code: str, strategy: str = CURRENT_STRATEGY) -> Outcome:
+    """An outcome of the strategy with its KPIs; raises Outcome.DoesNotExist."""
+    return (
+        Outcome.objects.filter(strategy__code=strategy)
+        .prefetch_related(Prefetch("kpis", queryset=Kpi.objects.order_by("code")))
+        .get(code=code)
+    )
+
+
+def theme_priorities(*, theme: str, cohort: str, strategy: str = CURRENT_STRATEGY):
+    """A theme of the strategy and its priorities for one cohort, each with its KPIs and
+    deliverables; raises Theme.DoesNotExist."""
+    found = Theme.objects.get(strategy__code=strategy, code=theme)
+    priorities = (
+        Priority.objects.filter(theme=found, cohort=cohort)
+        .order_by("position")
+        .prefetch_related(
+            Prefetch("kpis", queryset=Kpi.objects.order_by("code")),
+            Prefetch("deliverables", queryset=Deliverable.objects.order_by("code")),
+        )
+    )
+    return found, list(priorities)
+
+
+def what_matters_with_measures(*, strategy: str = CURRENT_STRATEGY) -> list[WhatMatters]:
+    """The "What matters to people" statements, each with its lived-experience KPIs and the
+    deliverables that answer it."""
+    return list(
+        WhatMatters.objects.filter(strategy__code=strategy)
+        .order_by("position")
+        .prefetch_related(
+            Prefetch("kpis", queryset=Kpi.objects.filter(lived_experience=True).order_by("code")),
+            Prefetch("deliverables", queryset=Deliverable.objects.order_by("code")),
+        )
+    )
+
+
+def public_places(*, codes) -> list[Place]:
+    """The places with a public page, in the given order."""
+    found = {p.code: p for p in Place.objects.filter(code__in=list(codes))}
+    return [found[code] for code in codes if code in found]
+
+
+def release_next_due() -> Release | None:
+    """The next announced release still to publish."""
+    return (
+        Release.objects.filter(published_at__isnull=True, scheduled_for__gte=timezone.now())
+        .order_by("scheduled_for")
+        .first()
+    )
+
+
+def verdict_rules_in_force() -> VerdictRuleTable | None:
+    return VerdictRuleTable.objects.filter(is_active=True).first()
+
+
+def disclosure_rules_in_use() -> list[DisclosureRule]:
+    return list(DisclosureRule.objects.filter(kpi__isnull=False).distinct().order_by("publisher"))
+
+
+def outcome_kpi_ids(*, strategy: str = CURRENT_STRATEGY) -> dict[int, list[int]]:
+    """Each outcome's KPI ids, in KPI code order: one query."""
+    links = Kpi.outcomes.through.objects.filter(outcome__strategy__code=strategy).order_by(
+        "kpi__code"
+    )
+    found: dict[int, list[int]] = {}
+    for outcome_id, kpi_id in links.values_list("outcome_id", "kpi_id"):
+        found.setdefault(outcome_id, []).append(kpi_id)
+    return found

@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from .views import board, commentary, dashboards, deliverables, internal, public, releases, returns
+from .views import (
+    board,
+    commentary,
+    dashboards,
+    deliverables,
+    internal,
+    public,
+    release_data,
+    releases,
+    returns,
+)
 
 app_name = "reporting"
 urlpatterns = [
@@ -10,8 +20,33 @@ urlpatterns = [
     path("", public.strategy_home, name="home"),
     path("kpis/", public.kpi_list, name="kpi-list"),
     path("kpis/<slug:code>/", public.kpi_definition, name="kpi-definition"),
+    path("kpis/<slug:code>/figures.csv", public.kpi_data, {"file_type": "csv"}, name="kpi-csv"),
+    path("kpis/<slug:code>/figures.xlsx", public.kpi_data, {"file_type": "xlsx"}, name="kpi-xlsx"),
     path("deliverables/", public.deliverables, name="deliverables"),
+    path("outcomes/<str:code>/", public.outcome_page, name="outcome"),
+    path("themes/<slug:theme>/<slug:cohort>/", public.theme_page, name="theme"),
+    path("places/<slug:code>/", public.place_page, name="place"),
+    path(
+        "places/<slug:code>/figures.csv", public.place_data, {"file_type": "csv"}, name="place-csv"
+    ),
+    path(
+        "places/<slug:code>/figures.xlsx",
+        public.place_data,
+        {"file_type": "xlsx"},
+        name="place-xlsx",
+    ),
+    path("what-matters/", public.what_matters_page, name="what-matters"),
+    path("methodology/", public.methodology_page, name="methodology"),
     path("releases/", public.releases_page, name="releases"),
+    path("releases/feed.atom", release_data.release_feed, name="release-feed"),
+    path("releases/<int:pk>/data.csv", release_data.release_data_csv, name="release-data-csv"),
+    path("releases/<int:pk>/data.xlsx", release_data.release_data_xlsx, name="release-data-xlsx"),
+    path(
+        "releases/<int:pk>/datapackage.json",
+        release_data.release_datapackage,
+        name="release-datapackage",
+    ),
+    path("releases/<int:pk>/changes/", release_data.release_changes_page, name="release-changes"),
     path("releases/new/", releases.release_new, name="release-new"),
     path("releases/<int:pk>/", releases.release_detail, name="release-detail"),
     path("releases/<int:pk>/publish", releases.release_publish_now, name="release-publish"),

@@ -44,3 +44,14 @@ def published_release_get(*, release_id: int | None = None) -> Release | None:
     if release_id is None:
         return release_latest_published()
     return Release.objects.filter(pk=release_id, published_at__isnull=False).first()
+
+
+def published_assessment_history(*, as_of: Release, series_ids) -> QuerySet[Assessment]:
+    """Every published assessment of these series by every release up to ``as_of``: each
+    value as each release showed it, for its vintages. None for a release not published."""
+    cutoff = Subquery(
+        Release.objects.filter(pk=as_of.pk, published_at__isnull=False).values("published_at")
+    )
+    return Assessment.published.filter(
+        series_id__in=list(series_ids), release__published_at__lte=cutoff
+    )

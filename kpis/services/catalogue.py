@@ -61,6 +61,15 @@ def breakdowns_load(*, data: dict, report: LoadReport) -> None:
     report.add("breakdowns", count)
 
 
+def _paragraphs(value) -> str:
+    """Public caveats as stored: a list in the catalogue becomes one paragraph per item."""
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return "\n\n".join(str(item).strip() for item in value if item)
+    return str(value)
+
+
 def _codes(lookup: dict, codes, what: str, kpi_code: str) -> list:
     unknown = [code for code in codes or [] if code not in lookup]
     if unknown:
@@ -87,6 +96,7 @@ def kpis_load(*, data: dict, report: LoadReport) -> None:
             {
                 "title": text_or_blank(row["title"]),
                 "description": text_or_blank(row["description"]),
+                "public_caveats": _paragraphs(row.get("public_caveats")),
                 "cohort": row["cohort"],
                 "age_band": text_or_blank(row.get("age_band")),
                 "statistic": row["statistic"],
@@ -159,6 +169,7 @@ def _targets_replace(kpi: Kpi, rows: list[dict], sources: dict) -> None:
             source_document=sources.get(row.get("source_document")),
             url=text_or_blank(row.get("url")),
             note=text_or_blank(row.get("note")),
+            public_text=text_or_blank(row.get("public_text")),
         )
         target.full_clean()
         target.save()

@@ -19,9 +19,22 @@ def violations(page) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize(
-    "path", ["/", "/kpis/EIP-2WK/", "/deliverables/", "/releases/", "/accounts/login/"]
-)
+PUBLIC_PAGES = [
+    "/",
+    "/kpis/EIP-2WK/",
+    "/deliverables/",
+    "/releases/",
+    "/accounts/login/",
+    "/outcomes/O1/",
+    "/themes/acute-crisis/adults/",
+    "/places/southend/",
+    "/what-matters/",
+    "/methodology/",
+    "/kpis/",
+]
+
+
+@pytest.mark.parametrize("path", PUBLIC_PAGES)
 def test_public_pages_have_no_accessibility_faults(page, live_server, catalogue_data, path):
     page.goto(live_server.url + path)
     assert violations(page) == []
@@ -85,3 +98,32 @@ def test_the_board_with_icons_and_commentary_and_the_commentary_page_have_no_fau
     page.get_by_role("link", name="Update commentary on ASCS-FEEL-SAFE").click()
     assert page.get_by_label("Commentary").input_value().startswith("Two clinicians")
     assert violations(page) == []
+
+
+def test_every_page_fits_a_phone_320_pixels_wide(browser, live_server, catalogue_data, sig):
+    """Nothing makes the page scroll sideways: wide tables scroll inside their own region."""
+    context = browser.new_context(viewport={"width": 320, "height": 640})
+    page = context.new_page()
+    problems = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    wide = {}
+    for path in PUBLIC_PAGES:
+        page.goto(live_server.url + path)
+        wide[path] = page.evaluate("document.documentElement.scrollWidth")
+    page.goto(live_server.url + "/accounts/login/")
+    page.get_by_label("Username").fill(sig.username)
+    page.get_by_label("Password").fill("correct horse battery staple")
+    page.get_by_role("button", name="Log in").click()
+    for path in (
+        "/audit/",
+        "/returns/",
+        "/tracker/",
+        "/completeness/",
+        "/board/",
+        "/releases/new/",
+    ):
+        page.goto(live_server.url + path)
+        wide[path] = page.evaluate("document.documentElement.scrollWidth")
+    context.close()
+    assert {path: width for path, width in wide.items() if width > 320} == {}
+    assert problems == []

@@ -26,6 +26,41 @@ def test_think_family_is_tracked_as_a_deliverable(catalogue_data):
     assert priority.deliverables.filter(code__startswith="SET-D-").exists()
 
 
+def test_adult_eating_disorder_services_are_tracked_by_a_deliverable_not_the_smi_count(
+    catalogue_data,
+):
+    # A-PEI-04 "Improve access to adult eating disorder services": the SMI community-care count
+    # (CMH-SMI-2CONTACTS) includes adult eating disorder care but cannot show it separately.
+    priority = Priority.objects.get(code="A-PEI-04")
+    assert priority.text == "Improve access to adult eating disorder services"
+    assert not priority.kpis.exists()
+    assert priority.deliverables.filter(code="SET-D-01").exists()
+    smi = Kpi.objects.get(code="CMH-SMI-2CONTACTS")
+    assert set(smi.priorities.values_list("code", flat=True)) == {"A-SR-02", "A-PEI-02"}
+
+
+def test_feeling_safe_is_not_evidence_for_the_older_peoples_review(catalogue_data):
+    # A-PEI-06 "Review mental health support for older people recognising the need to support
+    # carers, and the impact of social isolation and loneliness": social contact (with its 65+
+    # breakdown) and older people's Talking Therapies evidence it; feeling safe does not.
+    safe = Kpi.objects.get(code="ASCS-FEEL-SAFE")
+    assert not safe.priorities.exists()
+    assert set(safe.what_matters.values_list("code", flat=True)) == {"WM5"}
+    older = Priority.objects.get(code="A-PEI-06")
+    assert set(older.kpis.values_list("code", flat=True)) == {
+        "ASCS-SOCIAL-CONTACT",
+        "TT-COMPLETED-65PLUS",
+    }
+
+
+def test_kpis_link_only_to_priorities_for_their_own_cohort(catalogue_data):
+    prefix = {"adults": "A-", "cyp": "C-"}
+    for kpi in Kpi.objects.prefetch_related("priorities"):
+        if kpi.cohort in prefix:
+            for priority in kpi.priorities.all():
+                assert priority.code.startswith(prefix[kpi.cohort]), (kpi.code, priority.code)
+
+
 def test_every_what_matters_statement_has_a_measure_or_a_deliverable_to_create_one(
     catalogue_data,
 ):
@@ -139,6 +174,25 @@ def test_trust_level_survey_measures_are_provider_based(catalogue_data):
     for kpi in Kpi.objects.filter(source_publisher="CQC"):
         assert kpi.geography_basis == "provider"
         assert kpi.lived_experience
+
+
+def test_reloading_the_catalogue_restores_its_public_wording(catalogue_data):
+    from django.conf import settings
+
+    from kpis.services.catalogue import catalogue_load
+
+    Kpi.objects.filter(code="SUICIDE-RATE").update(description="Edited", public_caveats="")
+    catalogue_load(directory=settings.FIXTURES_DIR / "kpis")
+    kpi = Kpi.objects.get(code="SUICIDE-RATE")
+    assert kpi.description.startswith("Deaths from suicide for every 100,000 people")
+    # The catalogue lists caveats one by one; they are stored one paragraph each.
+    caveats = kpi.public_caveats.split("\n\n")
+    assert len(caveats) == 5 and caveats[0].startswith("Deaths are counted in the year")
+    national = kpi.targets.get(kind="national_contribution")
+    assert national.public_text.startswith("Working towards a national 10% reduction in suicides")
+    # The provenance notes are kept, for the internal side.
+    assert "Fingertips indicator ID 41001 confirmed" in kpi.source_note
+    assert national.note.startswith("National reduction (the plans give no baseline year)")
 
 
 def test_catalogue_loads_idempotently(catalogue_data):

@@ -36,8 +36,9 @@ def test_home_query_count_does_not_grow_with_deliverables(
 
 def test_home_page_query_count_is_pinned(client, strategy_data, django_assert_num_queries):
     # strategy + source, then one query for each of 9 prefetched lists (priorities' KPIs and
-    # deliverables included); anonymous, so no session or user queries.
-    with django_assert_num_queries(10):
+    # deliverables included); outcomes' KPIs, the KPIs and their published headlines; the
+    # latest and next releases and the places; anonymous, so no session or user queries.
+    with django_assert_num_queries(16):
         client.get(reverse("reporting:home"))
 
 
@@ -58,7 +59,10 @@ def test_kpi_definition_page_shows_source_targets_and_baseline(client, catalogue
     assert response.status_code == 200
     assert "EIP23i" in html
     assert "Expired target of an earlier strategy" in html
-    assert "≥ 60" in html and "≥ 50" in html
+    # Targets in the words of their sources, not as bare comparators and numbers.
+    assert "At least 60% of people with a first episode of psychosis start treatment" in html
+    assert "50% of people with a first episode of psychosis get the right treatment" in html
+    assert "≥ 60" not in html
     assert "2020-21" in html
 
 
@@ -67,10 +71,11 @@ def test_unknown_kpi_is_not_found(client, catalogue_data):
 
 
 def test_kpi_page_query_count_is_fixed(client, catalogue_data, django_assert_num_queries):
-    # KPI with owner and rule, then priorities, outcomes, statements, versions and targets.
-    with django_assert_num_queries(6):
+    # KPI with owner and rule, then priorities, outcomes, statements, versions and targets;
+    # the published releases, and the KPI's published figures.
+    with django_assert_num_queries(8):
         client.get(reverse("reporting:kpi-definition", args=["SUICIDE-RATE"]))
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(8):
         client.get(reverse("reporting:kpi-definition", args=["EIP-2WK"]))
 
 
