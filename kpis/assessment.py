@@ -17,6 +17,9 @@ target_applies_from, target_due, lag_days, rule (kpis.disclosure.Rule).
 
 ``places``: one row per place code (index): total (the code of the SET place on the same
 geography basis, or None), is_total, valid_to (the date a replaced place ended, or None).
+
+``lattice`` (published assessments only): each place code's geography basis and area ids, for
+secondary suppression (kpis.disclosure.secondary_suppress).
 """
 
 from __future__ import annotations
@@ -29,8 +32,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from . import periods
-from .disclosure import disclose
+from . import disclosure, periods
+from .disclosure import Lattice, disclose, secondary_suppress
 from .stats import (
     classify_change,
     compare_to_benchmark_two_levels,
@@ -117,11 +120,18 @@ def add_intervals(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
 # 2. Disclosure -----------------------------------------------------------------------------
 
 
-def add_disclosure(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
-    """Whether the public may see each value, by the source's own rule."""
+def add_disclosure(
+    obs: pd.DataFrame, kpis: pd.DataFrame, *, lattice: Lattice | None = None
+) -> pd.DataFrame:
+    """Whether the public may see each value, by the source's own rule.
+
+    With the place ``lattice`` (published assessments only), secondary suppression follows,
+    over each KPI's places and periods, so no suppressed count can be worked out from the rest.
+    """
     out = obs
     out["public_suppressed"] = False
     out["suppression_reason"] = ""
+    protected = np.zeros(len(out), dtype=bool)
     # KPIs sharing a statistic and a rule are disclosed together.
     groups = kpis.groupby([kpis["statistic"], kpis["rule"].map(repr)], sort=False)
     for (statistic, _), members in groups:
@@ -131,6 +141,54 @@ def add_disclosure(obs: pd.DataFrame, kpis: pd.DataFrame) -> pd.DataFrame:
         shown = disclose(rows, statistic=statistic, rule=members["rule"].iloc[0])
         out.loc[rows.index, "public_suppressed"] = shown["suppressed"].to_numpy()
         out.loc[rows.index, "suppression_reason"] = shown["suppression_reason"].to_numpy()
+        protected[out.index.get_indexer(rows.index)] = shown["protected"].to_numpy(bool)
+    if lattice is not None:
+        out = add_secondary_suppression(out, kpis, lattice=lattice, protected=protected)
+    return out
+
+
+SECONDARY_COLUMNS = [
+    "place",
+    "period_start",
+    "period_end",
+    "numerator",
+    "denominator",
+    "value",
+    "dimension",
+    "category",
+]
+
+
+def add_secondary_suppression(
+    obs: pd.DataFrame, kpis: pd.DataFrame, *, lattice: Lattice, protected: np.ndarray
+) -> pd.DataFrame:
+    """Suppress the further values from which a suppressed count could be worked out, one KPI
+    at a time over all its places and periods (``kpis.disclosure.secondary_suppress``)."""
+    out = obs
+    columns = [c for c in SECONDARY_COLUMNS if c in out.columns]
+    for code, positions in out.groupby("kpi", sort=False, observed=True).indices.items():
+        kpi = kpis.loc[code]
+        if kpi["statistic"] not in disclosure.ADDITIVE_STATISTICS:
+            continue
+        # Without a suppressed count there is nothing to protect, unless year-to-date
+        # figures could rise by a small count from one period to the next.
+        if kpi["time_structure"] != disclosure.CUMULATIVE and not protected[positions].any():
+            continue
+        rows = out.iloc[positions]
+        result = secondary_suppress(
+            rows[columns].assign(
+                suppressed=rows["public_suppressed"].to_numpy(bool),
+                suppression_reason=rows["suppression_reason"].to_numpy(object),
+                protected=protected[positions],
+            ),
+            lattice=lattice,
+            time_structure=kpi["time_structure"],
+            statistic=kpi["statistic"],
+            rule=kpi["rule"],
+        )
+        index = out.index[positions]
+        out.loc[index, "public_suppressed"] = result["suppressed"].to_numpy()
+        out.loc[index, "suppression_reason"] = result["suppression_reason"].to_numpy()
     return out
 
 
@@ -757,15 +815,21 @@ def assess(
     rules: list[Rule],
     *,
     as_of: date,
+    lattice: Lattice | None = None,
 ) -> pd.DataFrame:
-    """Every step above, in order, for all series in ``obs``."""
+    """Every step above, in order, for all series in ``obs``.
+
+    ``lattice`` (each place's basis and areas) is given for published assessments only: it
+    turns on secondary suppression. Internal assessments, for the group, carry only each
+    value's own (primary) suppression.
+    """
     if obs.empty:
         return obs.assign(verdict=pd.Series(dtype=object))
     frame = obs.reset_index(drop=True)
     # Per-row lookups of KPI attributes map categories, not a million strings.
     frame["kpi"] = frame["kpi"].astype("category")
     frame = add_intervals(frame, kpis)
-    frame = add_disclosure(frame, kpis)
+    frame = add_disclosure(frame, kpis, lattice=lattice)
     frame = add_segments(frame, kpis)
     frame = add_baselines(frame, kpis)
     frame = add_change(frame, kpis)

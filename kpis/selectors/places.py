@@ -25,3 +25,15 @@ def place_infos() -> list[PlaceInfo]:
         )
         for place in Place.objects.all()
     ]
+
+
+def place_lattice() -> dict[str, tuple[str, frozenset[str]]]:
+    """Each place with areas: its geography basis and the GSS codes of its areas, one query."""
+    areas: dict[str, set[str]] = defaultdict(set)
+    basis: dict[str, str] = {}
+    for code, geography_basis, gss in PlaceMembership.objects.values_list(
+        "place__code", "place__geography_basis", "area__gss_code"
+    ):
+        areas[code].add(gss)
+        basis[code] = geography_basis
+    return {code: (basis[code], frozenset(ids)) for code, ids in areas.items()}

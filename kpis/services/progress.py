@@ -22,6 +22,7 @@ from ..assessment import Rule, assess
 from ..models import Assessment, Observation, Release, Series, VerdictRuleTable
 from ..selectors.catalogue import kpi_frame, place_frame
 from ..selectors.observations import observations_frame
+from ..selectors.places import place_lattice
 from .enqueue import progress_recompute_enqueue
 
 NOT_COMPUTED = ("id", "series", "period", "rule_table", "computed_at", "scope", "release")
@@ -185,6 +186,8 @@ def published_assessments_compute(*, release: Release) -> int:
     Each is assessed from the values as published by this release (the latest version of each
     value released by then), never from unpublished ones, and the public's current read of the
     series moves to this release. Earlier releases' rows stay, so each remains answerable.
+    Disclosure control covers secondary suppression here, over each KPI's places (the place
+    lattice) and periods; internal assessments carry only each value's own suppression.
     """
     if release.published_at is None:
         raise ValidationError("Only a published release has published figures.")
@@ -200,7 +203,14 @@ def published_assessments_compute(*, release: Release) -> int:
         return 0
     obs = observations_frame(kpi_ids=kpi_ids, as_of=release)
     as_of = timezone.localdate(release.published_at)
-    frame = assess(obs, kpi_frame(kpi_ids=kpi_ids), place_frame(), _rules(table), as_of=as_of)
+    frame = assess(
+        obs,
+        kpi_frame(kpi_ids=kpi_ids),
+        place_frame(),
+        _rules(table),
+        as_of=as_of,
+        lattice=place_lattice(),
+    )
     frame = frame.assign(value_status=Assessment.ValueStatus.PUBLISHED.value)
     series_ids = frame["series"].unique().tolist() if not frame.empty else []
     now = timezone.now()
