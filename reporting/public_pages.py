@@ -15,6 +15,7 @@ from kpis.dashboards import equal_footprint_rows, series_frame
 from kpis.models import Kpi
 from kpis.selectors.board import board_place_map
 from kpis.selectors.public_pages import public_kpis, published_frame
+from kpis.selectors.vintages import series_vintages
 from kpis.wording import Facts, change_sentence
 from strategy.models import Place
 
@@ -38,6 +39,9 @@ class Figure:
     benchmark: str
     suppressed: bool
     reason: str
+    #: Set when the value differs from the one first published: what that was, and when.
+    revised_from: str = ""
+    revised_in: str = ""
 
 
 @dataclass
@@ -86,6 +90,16 @@ def _figure(kpi: Kpi, row) -> Figure:
     )
 
 
+def _revised(figure: Figure, row, kpi: Kpi) -> Figure:
+    """The figure marked revised, with its first-published value and the release that
+    changed it, where it differs from what was first published."""
+    if row.get("revised") is True:
+        first = row["first_published_value"]
+        figure.revised_from = "not shown" if pd.isna(first) else format_number(first, kpi.unit)
+        figure.revised_in = row["revised_in_release"]
+    return figure
+
+
 def _headline_rows(frame: pd.DataFrame, kpis: dict[int, Kpi]) -> pd.DataFrame:
     """Each KPI's latest figure at the whole system of its own basis."""
     whole = frame[frame["place_kind"].eq(WHOLE_PLACE_KIND) & frame["within_set"]]
@@ -104,8 +118,9 @@ def headlines(*, kpi_ids) -> dict[int, Figure]:
     }
 
 
-def kpi_figures(*, kpi: Kpi, as_of=None) -> KpiFigures:
-    """Everything published about one KPI, now or as release ``as_of`` left it: one query."""
+def kpi_figures(*, kpi: Kpi, as_of=None, latest_release=None) -> KpiFigures:
+    """Everything published about one KPI, now (``latest_release`` the latest published)
+    or as release ``as_of`` left it: two queries."""
     frame = published_frame(kpi_ids=[kpi.pk], as_of=as_of)
     if frame.empty:
         return KpiFigures(headline=None, trend=None)
@@ -119,6 +134,10 @@ def kpi_figures(*, kpi: Kpi, as_of=None) -> KpiFigures:
         return KpiFigures(headline=None, trend=None, places=places)
     head = heads.iloc[0]
     series = series_frame(frame, place=head["place"], period_type=head["period_type"])
+    vintages = series_vintages(series_ids=[int(head["series"])], as_of=as_of or latest_release)
+    series = series.merge(
+        vintages.rename(columns={"period": "period_id"}), on=["series", "period_id"], how="left"
+    )
     trend = None
     if series["value"].notna().any():
         baseline = series["baseline_label"].replace("", pd.NA).dropna()
@@ -131,7 +150,7 @@ def kpi_figures(*, kpi: Kpi, as_of=None) -> KpiFigures:
     return KpiFigures(
         headline=_figure(kpi, head),
         trend=trend,
-        trend_rows=[_figure(kpi, row) for row in series.to_dict("records")],
+        trend_rows=[_revised(_figure(kpi, row), row, kpi) for row in series.to_dict("records")],
         places=places,
         trend_place=head["place_name"],
     )

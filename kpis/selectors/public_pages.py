@@ -17,6 +17,7 @@ from .vintages import disclosed_figures
 
 PUBLIC_FIELDS = {
     **ASSESSMENT_FIELDS,
+    "series_id": "series",
     "baseline_value": "baseline_value",
     "suppression_reason": "suppression_reason",
     "release__title": "release_title",

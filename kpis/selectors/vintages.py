@@ -133,7 +133,7 @@ _HISTORY_FIELDS = {
 
 #: What a publicly suppressed value would give away: all blank, only the reason stays.
 _HIDDEN_NUMBERS = ["value", "lower95", "upper95", "numerator", "denominator"]
-_HIDDEN_WORDS = ["change_category"]
+_HIDDEN_WORDS = ["change_category", "verdict"]
 
 _KEY = ["series", "period"]
 
@@ -176,7 +176,7 @@ def _same(a: pd.Series, b: pd.Series) -> pd.Series:
     return a.eq(b) | (a.isna() & b.isna())
 
 
-def _vintages(figures: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
+def vintages_of(figures: pd.DataFrame, history: pd.DataFrame) -> pd.DataFrame:
     """Add each value's vintage to ``figures`` from every published version up to then.
 
     1. Order each value's published assessments by release publication.
@@ -255,7 +255,7 @@ def release_figures(*, release: Release) -> pd.DataFrame:
         published_assessment_history(as_of=release, series_ids=figures["series"].unique()),
         _HISTORY_FIELDS,
     )
-    out = _vintages(figures, history)
+    out = vintages_of(figures, history)
     for column in ("period_start", "period_end"):
         out[column] = pd.to_datetime(out[column]).dt.date
     return out
@@ -345,3 +345,28 @@ def release_changes(*, release: Release) -> ReleaseChanges:
             drop=True
         ),
     )
+
+
+def series_vintages(*, series_ids, as_of: Release) -> pd.DataFrame:
+    """Each published value of these series as ``as_of`` left it, with its vintage: one row per
+    series and period (``series``, ``period``, ``revised``, ``first_published_value``,
+    ``first_published_release``, ``revised_in_release``); one query."""
+    history = _frame(
+        published_assessment_history(as_of=as_of, series_ids=series_ids), _HISTORY_FIELDS
+    )
+    if history.empty:
+        return pd.DataFrame(
+            columns=[
+                *_KEY,
+                "revised",
+                "first_published_value",
+                "first_published_release",
+                "revised_in_release",
+            ]
+        )
+    shown = disclosed_figures(history).sort_values([*_KEY, "published_at", "release"])
+    latest = shown.groupby(_KEY, sort=False).tail(1)[[*_KEY, "value", "suppressed"]]
+    out = vintages_of(latest, history)
+    return out[
+        [*_KEY, "revised", "first_published_value", "first_published_release", "revised_in_release"]
+    ]

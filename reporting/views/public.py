@@ -213,7 +213,9 @@ def kpi_definition(request, code: str):
         "reporting/public/kpi_definition.html",
         {
             "kpi": kpi,
-            "figures": kpi_figures(kpi=kpi, as_of=as_of),
+            "figures": kpi_figures(
+                kpi=kpi, as_of=as_of, latest_release=releases[0] if releases else None
+            ),
             "releases": releases,
             "as_of": as_of,
         },

@@ -107,9 +107,11 @@ def test_every_release_stays_browsable_on_the_kpi_page(client, kpi):
     url = reverse("reporting:kpi-definition", args=[kpi.code])
     now = client.get(url).content.decode()
     assert "the figure for Southend, Essex and Thurrock was 47.0%" in now
+    assert "First published as 48.0%; revised in Autumn figures." in now
     then = client.get(f"{url}?release={first.pk}").content.decode()
     assert "the figure for Southend, Essex and Thurrock was 48.0%" in then
     assert "These are the figures as published in Spring figures" in then
+    assert "Revised" not in then.split("every period</caption>")[1].split("</table>")[0]
 
 
 def test_the_place_page_gives_each_kpis_latest_published_figure(client, kpi):
@@ -174,7 +176,7 @@ def test_public_pages_take_the_same_queries_with_ten_times_the_kpis(client, kpi,
     }
 
 
-EXPECTED = {"home": 16, "outcome": 4, "place": 5, "kpi": 8}
+EXPECTED = {"home": 16, "outcome": 4, "place": 5, "kpi": 9}
 
 
 def test_a_kpis_figures_download_as_csv_and_xlsx_without_suppressed_numbers(client, kpi):

@@ -74,7 +74,7 @@ def test_the_csv_holds_the_release_figures_with_their_vintages(client, releases)
     assert april["revised_in_release"] == "Quarter 2 outcomes"
     assert float(april["lower95"]) < 90.0 < float(april["upper95"])
     # Suppressed (3 < 5): nothing of the value, only the reason.
-    for column in ("value", "lower95", "upper95", "numerator", "denominator"):
+    for column in ("value", "lower95", "upper95", "numerator", "denominator", "verdict"):
         assert may[column] == "", column
     assert may["first_published_value"] == ""
     assert (may["suppressed"], may["suppression_reason"]) == ("True", "fewer than 5")
@@ -224,16 +224,21 @@ def test_the_changes_page_lists_new_values_revisions_and_moved_verdicts(client, 
     assert '90.0%<br><span class="nhsuk-body-s">published in Quarter 2 outcomes' in revised
     # April's verdict moves from needs attention (50% against the 50% standard, within the
     # margin of error) to on track (90%: the whole interval above it), and every verdict that
-    # moved in the stored published assessments is listed.
+    # moved in the stored published assessments is listed, but for a suppressed value's,
+    # which would say something of the hidden number.
     apr = verdicts[verdicts.index("Apr 2023") :]
     apr = apr[: apr.index("</tr>")]
     assert "Needs attention" in apr and "On track" in apr
     assert apr.index("Needs attention") < apr.index("On track")
     before = dict(
-        Assessment.published.filter(release=releases.first).values_list("period__label", "verdict")
+        Assessment.published.filter(release=releases.first, public_suppressed=False).values_list(
+            "period__label", "verdict"
+        )
     )
     after = dict(
-        Assessment.published.filter(release=releases.second).values_list("period__label", "verdict")
+        Assessment.published.filter(release=releases.second, public_suppressed=False).values_list(
+            "period__label", "verdict"
+        )
     )
     moved = {label for label in before if label in after and before[label] != after[label]}
     assert "Apr 2023" in moved
