@@ -234,3 +234,10 @@ def place_download(*, place: Place) -> list[dict]:
     """Each KPI's latest published figure at one place, as the place page shows them."""
     kpis = public_kpis()
     return _download_rows(_place_frame(place, kpis), kpis)
+
+
+def headline_download(*, kpi_ids) -> list[dict]:
+    """The headline figures of these KPIs (latest, at SET), as the page listing them shows."""
+    kpis = public_kpis()
+    frame = published_frame(kpi_ids=kpi_ids, latest_only=True)
+    return _download_rows(_headline_rows(frame, kpis), kpis)

@@ -36,6 +36,17 @@ urlpatterns = [
         name="place-xlsx",
     ),
     path("what-matters/", public.what_matters_page, name="what-matters"),
+    path(
+        "what-matters/figures.<str:file_type>",
+        public.what_matters_data,
+        name="what-matters-data",
+    ),
+    path("outcomes/<str:code>/figures.<str:file_type>", public.outcome_data, name="outcome-data"),
+    path(
+        "themes/<slug:theme>/<slug:cohort>/figures.<str:file_type>",
+        public.theme_data,
+        name="theme-data",
+    ),
     path("methodology/", public.methodology_page, name="methodology"),
     path("releases/", public.releases_page, name="releases"),
     path("releases/feed.atom", release_data.release_feed, name="release-feed"),

@@ -16,6 +16,7 @@ from strategy.selectors import deliverable_list, priorities_by_cohort_and_theme
 from ..exports import XLSX_CONTENT_TYPE, csv_response, xlsx_bytes
 from ..public_pages import (
     DOWNLOAD_COLUMNS,
+    headline_download,
     headlines,
     kpi_download,
     kpi_figures,
@@ -97,6 +98,7 @@ def theme_page(request, theme: str, cohort: str):
         {
             "theme": found,
             "cohort": Cohort(cohort).label,
+            "cohort_code": cohort,
             "priorities": [
                 (priority, [(kpi, figures.get(kpi.pk)) for kpi in priority.kpis.all()])
                 for priority in priorities
@@ -233,6 +235,8 @@ def releases_page(request):
 
 
 def _download(rows, *, name: str, file_type: str):
+    if file_type not in ("csv", "xlsx"):
+        raise Http404("Figures download as CSV or XLSX")
     if file_type == "xlsx":
         response = HttpResponse(
             xlsx_bytes(rows, columns=DOWNLOAD_COLUMNS, sheet="figures"),
@@ -257,3 +261,32 @@ def place_data(request, code: str, file_type: str):
         raise Http404("No such place")
     rows = place_download(place=places[code])
     return _download(rows, name=f"{code}-figures", file_type=file_type)
+
+
+def outcome_data(request, code: str, file_type: str):
+    try:
+        outcome = outcome_get(code=code)
+    except Outcome.DoesNotExist as missing:
+        raise Http404("No such outcome") from missing
+    rows = headline_download(kpi_ids=[kpi.pk for kpi in outcome.kpis.all()])
+    return _download(rows, name=f"outcome-{outcome.code}-figures", file_type=file_type)
+
+
+def theme_data(request, theme: str, cohort: str, file_type: str):
+    if cohort not in Cohort.values:
+        raise Http404("No such cohort")
+    try:
+        found, priorities = theme_priorities(theme=theme, cohort=cohort)
+    except Theme.DoesNotExist as missing:
+        raise Http404("No such theme") from missing
+    kpi_ids = list(dict.fromkeys(k.pk for p in priorities for k in p.kpis.all()))
+    rows = headline_download(kpi_ids=kpi_ids)
+    return _download(rows, name=f"{found.code}-{cohort}-figures", file_type=file_type)
+
+
+def what_matters_data(request, file_type: str):
+    statements = what_matters_with_measures()
+    kpi_ids = list(dict.fromkeys(k.pk for s in statements for k in s.kpis.all()))
+    return _download(
+        headline_download(kpi_ids=kpi_ids), name="what-matters-figures", file_type=file_type
+    )

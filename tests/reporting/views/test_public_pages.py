@@ -209,3 +209,22 @@ def test_counts_show_as_the_source_rounds_them_without_an_interval(client, catal
     assert "the figure for Southend, Essex and Thurrock was 20, up from 10 in 2020-21" in html
     rows = html.split("every period</caption>")[1].split("</table>")[0]
     assert ">10</td>" in rows and ">20</td>" in rows and " to " not in rows
+
+
+def test_the_outcome_theme_and_what_matters_figures_download_too(client, kpi):
+    rows = list(
+        csv.DictReader(
+            io.StringIO(
+                client.get(reverse("reporting:outcome-data", args=["O1", "csv"])).content.decode(
+                    "utf-8-sig"
+                )
+            )
+        )
+    )
+    mine = next(r for r in rows if r["kpi_code"] == kpi.code)
+    assert (mine["place_code"], mine["period"], mine["value"]) == ("set", "2023-24", "48.0")
+    priority = kpi.priorities.get()
+    url = reverse("reporting:theme-data", args=[priority.theme.code, priority.cohort, "xlsx"])
+    assert load_workbook(io.BytesIO(client.get(url).content)).active.max_row >= 2
+    assert client.get(reverse("reporting:what-matters-data", args=["csv"])).status_code == 200
+    assert client.get(reverse("reporting:outcome-data", args=["O1", "pdf"])).status_code == 404
