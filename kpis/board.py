@@ -117,6 +117,13 @@ def format_number(value: float | None, unit: str) -> str:
     return f"{value:,.1f} {unit}".strip()
 
 
+def interval_text(lower: float | None, upper: float | None) -> str:
+    """A 95% interval as "40.1 to 52.3" (blank when either limit is missing)."""
+    if lower is None or upper is None or lower != lower or upper != upper:
+        return ""
+    return f"{lower:,.1f} to {upper:,.1f}"
+
+
 def change_text(category: str, direction: str, baseline: str, reason: str) -> str:
     """Change since the baseline in words, better/worse by the KPI's direction."""
     baseline = baseline or "the baseline"

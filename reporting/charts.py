@@ -83,6 +83,22 @@ def _add_points(
     )
 
 
+def _add_target_line(
+    figure: go.Figure, labels: list, value: float | None, text: str, *, dash: str
+) -> None:
+    """The target or standard across the whole chart, named in the legend."""
+    if value is not None and labels:
+        figure.add_trace(
+            go.Scatter(
+                x=[labels[0], labels[-1]],
+                y=[value, value],
+                mode="lines",
+                line={"color": TARGET_COLOUR, "dash": dash},
+                name=text or "Target",
+            )
+        )
+
+
 def _none(values) -> list:
     """Values with NaN as None, so plotly leaves a gap."""
     return [None if pd.isna(v) else float(v) for v in values]
@@ -139,16 +155,7 @@ def trend_chart(
                 name="Trajectory to the target",
             )
         )
-    if target_value is not None and labels:
-        figure.add_trace(
-            go.Scatter(
-                x=[labels[0], labels[-1]],
-                y=[target_value, target_value],
-                mode="lines",
-                line={"color": TARGET_COLOUR, "dash": "dash"},
-                name=target_text or "Target",
-            )
-        )
+    _add_target_line(figure, labels, target_value, target_text, dash="dash")
     if baseline_label is not None and baseline_label in labels:
         figure.add_vline(
             x=labels.index(baseline_label),
@@ -227,16 +234,7 @@ def spc_chart(
                 symbol=symbol,
                 size=9,
             )
-    if target_value is not None and labels:
-        figure.add_trace(
-            go.Scatter(
-                x=[labels[0], labels[-1]],
-                y=[target_value, target_value],
-                mode="lines",
-                line={"color": TARGET_COLOUR, "dash": "dot"},
-                name=target_text or "Target",
-            )
-        )
+    _add_target_line(figure, labels, target_value, target_text, dash="dot")
     _layout(figure, title=title, y_title=unit)
     figure.update_layout(
         xaxis={"type": "category", "categoryorder": "array", "categoryarray": labels}
@@ -367,28 +365,21 @@ def spine_chart(frame: pd.DataFrame, *, title: str) -> dict:
     """
     labels = frame["label"].tolist()
     figure = go.Figure()
-    figure.add_trace(
-        go.Bar(
-            y=labels,
-            x=_none(frame["best"] - frame["worst"]),
-            base=_none(frame["worst"]),
-            orientation="h",
-            marker={"color": "#d8dde0"},
-            name="Worst to best area",
-            hoverinfo="skip",
+    for low, high, colour, name in (
+        ("worst", "best", "#d8dde0", "Worst to best area"),
+        ("q25", "q75", "#768692", "25th to 75th percentile"),
+    ):
+        figure.add_trace(
+            go.Bar(
+                y=labels,
+                x=_none(frame[high] - frame[low]),
+                base=_none(frame[low]),
+                orientation="h",
+                marker={"color": colour},
+                name=name,
+                hoverinfo="skip",
+            )
         )
-    )
-    figure.add_trace(
-        go.Bar(
-            y=labels,
-            x=_none(frame["q75"] - frame["q25"]),
-            base=_none(frame["q25"]),
-            orientation="h",
-            marker={"color": "#768692"},
-            name="25th to 75th percentile",
-            hoverinfo="skip",
-        )
-    )
     for name, colour, symbol in dict.fromkeys(SPINE_MARKERS.values()):
         codes = [code for code, marker in SPINE_MARKERS.items() if marker[0] == name]
         chosen = frame[frame["benchmark"].isin(codes)]

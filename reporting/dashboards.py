@@ -20,6 +20,7 @@ from kpis.board import (
     VERDICT_LABELS,
     VERDICT_TAGS,
     format_number,
+    interval_text,
 )
 from kpis.dashboards import (
     ENGLAND,
@@ -41,7 +42,7 @@ from kpis.selectors.dashboards import (
     peer_places,
     place_ids,
 )
-from kpis.selectors.spreads import area_spreads_for_place
+from kpis.selectors.spreads import area_spreads_for_places
 from kpis.services.commentary import commentary_may_write
 from strategy.access import Action, places_for, user_can_everywhere
 from strategy.models import Place
@@ -100,12 +101,6 @@ def _visible_places(user, kpi: Kpi) -> tuple[list[dict], set[int]]:
     return shown, mine & {p["id"] for p in shown}
 
 
-def _interval(row) -> str:
-    if pd.isna(row["lower95"]) or pd.isna(row["upper95"]):
-        return ""
-    return f"{row['lower95']:,.1f} to {row['upper95']:,.1f}"
-
-
 def _value(row, unit: str) -> str:
     if pd.isna(row["value"]):
         return "Suppressed" if row["public_suppressed"] else "No value"
@@ -159,7 +154,7 @@ def _trend_chart(kpi: Kpi, frame: pd.DataFrame, place: dict, target) -> Chart:
         [
             row["label"] + (" (baseline)" if row["label"] in set(baseline) else ""),
             _value(row, kpi.unit),
-            _interval(row),
+            interval_text(row["lower95"], row["upper95"]),
             _status(row),
             format_number(row["planned"], kpi.unit),
         ]
@@ -236,7 +231,7 @@ def _caterpillar_chart(kpi: Kpi, frame: pd.DataFrame, label: str, whole: dict | 
         [
             row["place_name"],
             _value(row, kpi.unit),
-            _interval(row),
+            interval_text(row["lower95"], row["upper95"]),
             _status(row),
             BENCHMARK_LABELS.get(row["benchmark_england"], "Not compared"),
         ]
@@ -442,7 +437,9 @@ def place_page(*, user, place: Place) -> PlacePage:
         )
     sources = latest.drop_duplicates("place_id")
     peers = pd.DataFrame(
-        peer_places(kinds_and_bases={(c.kind, c.basis) for c in _places_of(sources)}),
+        peer_places(
+            kinds_and_bases=set(zip(sources["place_kind"], sources["place_basis"], strict=True))
+        ),
         columns=["id", "code", "name", "kind", "geography_basis"],
     )
     mine = set(places_for(user, Action.SEE_UNPUBLISHED).values_list("id", flat=True))
@@ -454,7 +451,7 @@ def place_page(*, user, place: Place) -> PlacePage:
         published_place_ids=others,
         period_ids=set(latest["period_id"]),
     )
-    spreads = {pk: area_spreads_for_place(place_id=pk) for pk in sources["place_id"].tolist()}
+    spreads = area_spreads_for_places(place_ids=sources["place_id"].tolist())
     # Peers' figures at the same period, the source places' own (possibly unpublished) included.
     peer_rows = pd.concat([around, latest], ignore_index=True)
     england_rows = around[around["place"].eq(ENGLAND)]
@@ -462,7 +459,7 @@ def place_page(*, user, place: Place) -> PlacePage:
     for record in latest.sort_values("kpi_id").to_dict("records"):
         kpi = kpis[record["kpi_id"]]
         unit = kpi.unit
-        national = spreads[record["place_id"]].get((record["kpi_id"], record["period_id"]))
+        national = spreads.get((record["place_id"], record["kpi_id"], record["period_id"]))
         if national is not None:
             spread = {
                 k: getattr(national, k) for k in ("lowest", "q25", "median", "q75", "highest")
@@ -515,19 +512,6 @@ def place_page(*, user, place: Place) -> PlacePage:
             ) | {"benchmark": record["benchmark_england"], "has_england": england_value is not None}
         rows.append(row)
     return PlacePage(place=place, rows=rows, chart=_spine_chart(place, rows))
-
-
-@dataclass(frozen=True)
-class _PlaceKind:
-    kind: str
-    basis: str
-
-
-def _places_of(sources: pd.DataFrame) -> list[_PlaceKind]:
-    return [
-        _PlaceKind(kind, basis)
-        for kind, basis in zip(sources["place_kind"], sources["place_basis"], strict=True)
-    ]
 
 
 def _spine_chart(place: Place, rows: list[SpineRow]) -> Chart:

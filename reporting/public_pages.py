@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from kpis.board import BENCHMARK_LABELS, format_number
+from kpis.board import BENCHMARK_LABELS, format_number, interval_text
 from kpis.dashboards import equal_footprint_rows, series_frame
 from kpis.models import Kpi
 from kpis.selectors.board import board_place_map
@@ -56,12 +56,6 @@ class KpiFigures:
     trend_place: str = ""
 
 
-def _interval(row) -> str:
-    if pd.isna(row["lower95"]) or pd.isna(row["upper95"]):
-        return ""
-    return f"{row['lower95']:,.1f} to {row['upper95']:,.1f}"
-
-
 def _figure(kpi: Kpi, row) -> Figure:
     facts = Facts(title=kpi.title, unit=kpi.unit, direction=kpi.direction)
     value = None if pd.isna(row["value"]) else float(row["value"])
@@ -72,7 +66,7 @@ def _figure(kpi: Kpi, row) -> Figure:
         place_code=row["place"],
         period=row["label"],
         value=format_number(value, kpi.unit) if value is not None else "Not shown",
-        interval=_interval(row),
+        interval=interval_text(row["lower95"], row["upper95"]),
         sentence=change_sentence(
             facts,
             place=row["place_name"],

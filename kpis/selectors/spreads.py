@@ -65,30 +65,43 @@ def area_spreads_for_place(
 ) -> dict[tuple[int, int], SpreadRow]:
     """Each KPI's and period's spread over the areas of the place's type, by (kpi_id,
     period_id), from the newest publication whose areas include the place; one query."""
-    spreads = AreaSpread.objects.filter(places=place_id)
+    filters: dict = {"place_id": place_id}
     if kpi_ids is not None:
-        spreads = spreads.filter(kpi_id__in=list(kpi_ids))
-    found: dict[tuple[int, int], SpreadRow] = {}
-    for row in spreads.order_by(*_newest_first()).values(*_FIELDS.values()):
-        spread = _spread_row(row)
-        found.setdefault((spread.kpi_id, spread.period_id), spread)
-    return found
+        filters["areaspread__kpi_id__in"] = list(kpi_ids)
+    return {
+        (kpi, period): spread for (_, kpi, period), spread in _spreads_by_place(filters).items()
+    }
 
 
 def area_spreads_for_kpi(*, kpi_id: int) -> dict[tuple[int, int], SpreadRow]:
     """For one KPI, each place's spread in each period, by (place_id, period_id), from the
     newest publication whose areas include the place; one query."""
+    return {
+        (place_id, period_id): spread
+        for (place_id, _, period_id), spread in _spreads_by_place(
+            {"areaspread__kpi_id": kpi_id}
+        ).items()
+    }
+
+
+def area_spreads_for_places(*, place_ids) -> dict[tuple[int, int, int], SpreadRow]:
+    """Each of these places' spreads, by (place_id, kpi_id, period_id), from the newest
+    publication whose areas include the place; one query."""
+    return _spreads_by_place({"place_id__in": list(place_ids)})
+
+
+def _spreads_by_place(filters: dict) -> dict[tuple[int, int, int], SpreadRow]:
     through = AreaSpread.places.through
     fields = {name: f"areaspread__{path}" for name, path in _FIELDS.items()}
     rows = (
-        through.objects.filter(areaspread__kpi_id=kpi_id)
+        through.objects.filter(**filters)
         .order_by(*_newest_first("areaspread__"))
         .values("place_id", *fields.values())
     )
-    found: dict[tuple[int, int], SpreadRow] = {}
+    found: dict[tuple[int, int, int], SpreadRow] = {}
     for row in rows:
         spread = _spread_row({path: row[fields[name]] for name, path in _FIELDS.items()})
-        found.setdefault((row["place_id"], spread.period_id), spread)
+        found.setdefault((row["place_id"], spread.kpi_id, spread.period_id), spread)
     return found
 
 
