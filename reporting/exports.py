@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -19,7 +20,7 @@ from frictionless import Package, Resource, Schema
 from frictionless import fields as frictionless_fields
 from openpyxl import Workbook
 
-from kpis.returns.report import neutralise
+from kpis.returns.report import FORMULA_STARTS, neutralise
 
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -29,6 +30,13 @@ def _cell(value):
     if value is None:
         return ""
     return neutralise(value) if isinstance(value, str) else value
+
+
+def _xlsx_cell(value):
+    """``_cell``, with times in UTC and without a zone (Excel's times have none)."""
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    return _cell(value)
 
 
 def csv_bytes(rows: Iterable[Mapping], *, columns: Sequence[str]) -> bytes:
@@ -47,7 +55,7 @@ def xlsx_bytes(rows: Iterable[Mapping], *, columns: Sequence[str], sheet: str = 
     worksheet = workbook.create_sheet(sheet[:31])
     worksheet.append(list(columns))
     for row in rows:
-        worksheet.append([_cell(row.get(column)) for column in columns])
+        worksheet.append([_xlsx_cell(row.get(column)) for column in columns])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -71,6 +79,72 @@ def frame_rows(frame: pd.DataFrame, *, columns: Sequence[str]) -> list[dict]:
     """A selector's frame as rows for the writers above: blanks (NaN, NaT) become None."""
     records = frame[list(columns)].astype(object)
     return records.where(pd.notna(records), None).to_dict("records")
+
+
+def neutralised_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with every text cell that a spreadsheet would run as a formula prefixed with
+    a single quote (vectorised: a million cells in well under a second)."""
+    out = frame.copy()
+    text_columns = [
+        column
+        for column, dtype in out.dtypes.items()
+        if pd.api.types.is_object_dtype(dtype) or pd.api.types.is_string_dtype(dtype)
+    ]
+    for column in text_columns:
+        values = out[column]
+        text = values.map(type).eq(str)
+        if not text.any():
+            continue
+        formula = text & values.where(text, "").str.startswith(FORMULA_STARTS)
+        if formula.any():
+            out.loc[formula, column] = "'" + values[formula]
+    return out
+
+
+def csv_stream(frames: Iterable[pd.DataFrame], *, columns: Sequence[str]) -> Iterator[bytes]:
+    """CSV as ``csv_bytes`` writes it (byte-order mark, header, CRLF), a frame at a time, so
+    memory holds one frame whatever the total."""
+    yield ("\ufeff" + ",".join(columns) + "\r\n").encode("utf-8")
+    for frame in frames:
+        if frame.empty:
+            continue
+        text = neutralised_frame(frame[list(columns)]).to_csv(
+            index=False, header=False, lineterminator="\r\n"
+        )
+        yield text.encode("utf-8")
+
+
+def xlsx_frames_bytes(
+    frames: Iterable[pd.DataFrame], *, columns: Sequence[str], sheet: str = "data"
+) -> bytes:
+    """``xlsx_bytes`` of frames, a frame at a time."""
+    workbook = Workbook(write_only=True)
+    worksheet = workbook.create_sheet(sheet[:31])
+    worksheet.append(list(columns))
+    for frame in frames:
+        for row in frame_rows(frame, columns=columns):
+            worksheet.append([_xlsx_cell(row[column]) for column in columns])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def flat_row(item: Mapping, prefix: str = "") -> dict:
+    """A nested record as one spreadsheet row: nested fields as "parent.child" columns, lists
+    of codes joined by "; ", lists of records as JSON text."""
+    row: dict = {}
+    for key, value in item.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            row.update(flat_row(value, prefix=f"{name}."))
+        elif isinstance(value, list):
+            if all(not isinstance(v, (Mapping, list)) for v in value):
+                row[name] = "; ".join("" if v is None else str(v) for v in value)
+            else:
+                row[name] = json.dumps(value, default=str, ensure_ascii=False)
+        else:
+            row[name] = value
+    return row
 
 
 # Frictionless Data Packages ------------------------------------------------------------------

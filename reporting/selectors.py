@@ -3,8 +3,26 @@
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
-from kpis.models import DisclosureRule, Kpi, Release, Target, VerdictRuleTable
-from strategy.models import Deliverable, Outcome, Place, Priority, Strategy, Theme, WhatMatters
+from kpis.models import (
+    DefinitionVersion,
+    DisclosureRule,
+    Kpi,
+    Period,
+    Release,
+    Target,
+    VerdictRuleTable,
+)
+from strategy.models import (
+    Deliverable,
+    DeliverableUpdate,
+    Outcome,
+    Place,
+    PlaceMembership,
+    Priority,
+    Strategy,
+    Theme,
+    WhatMatters,
+)
 from strategy.selectors import CURRENT_STRATEGY, strategy_get
 
 
@@ -140,3 +158,45 @@ def outcome_kpi_ids(*, strategy: str = CURRENT_STRATEGY) -> dict[int, list[int]]
     for outcome_id, kpi_id in links.values_list("outcome_id", "kpi_id"):
         found.setdefault(outcome_id, []).append(kpi_id)
     return found
+
+
+# The analysts' API ----------------------------------------------------------------------
+
+
+def api_places() -> QuerySet[Place]:
+    """Every place with its part of SET and its areas (with their validity): two queries."""
+    return Place.objects.select_related("set_part").prefetch_related(
+        Prefetch(
+            "memberships",
+            queryset=PlaceMembership.objects.select_related("area").order_by("area__gss_code"),
+        )
+    )
+
+
+def api_kpis() -> QuerySet[Kpi]:
+    """Every KPI with its full metadata: a fixed number of queries, whatever the number."""
+    return Kpi.objects.select_related("owner", "disclosure_rule").prefetch_related(
+        Prefetch("outcomes", queryset=Outcome.objects.only("id", "code")),
+        Prefetch("priorities", queryset=Priority.objects.only("id", "code")),
+        Prefetch("what_matters", queryset=WhatMatters.objects.only("id", "code")),
+        Prefetch("definition_versions", queryset=DefinitionVersion.objects.order_by("version")),
+        Prefetch("targets", queryset=Target.objects.select_related("place").order_by("id")),
+    )
+
+
+def api_periods() -> QuerySet[Period]:
+    return Period.objects.all()
+
+
+def api_releases() -> QuerySet[Release]:
+    """Every announced release (the calendar is public), published or still to come."""
+    return Release.objects.all()
+
+
+def api_deliverables() -> QuerySet[Deliverable]:
+    """The deliverables with owners, priorities and updates (the latest first): three
+    queries. Who may read the updates is the caller's to decide."""
+    return Deliverable.objects.select_related("owner").prefetch_related(
+        Prefetch("priorities", queryset=Priority.objects.only("id", "code")),
+        Prefetch("updates", queryset=DeliverableUpdate.objects.order_by("-recorded_at")),
+    )

@@ -40,6 +40,7 @@ class Action(models.TextChoices):
     IMPORT_PUBLICATION = "import_publication", "Import a national publication"
     WRITE_COMMENTARY = "write_commentary", "Write commentary on a place's figures"
     UPDATE_DELIVERABLE = "update_deliverable", "Post a deliverable's progress update"
+    SEE_DELIVERABLE_UPDATES = "see_deliverable_updates", "Read deliverables' progress updates"
     REOPEN_PERIOD = "reopen_period", "Reopen a locked return period for a place"
     SEE_AUDIT_LOG = "see_audit_log", "Read the audit log"
     SEE_COMPLETENESS = "see_completeness", "See the completeness of returns"
@@ -82,6 +83,7 @@ ACCESS: dict[Action, Permission] = {
     Action.IMPORT_PUBLICATION: _allow(SIG, ANALYST, ADMIN),
     Action.WRITE_COMMENTARY: _allow(SIG, ADMIN, per_place=[LEAD]),
     Action.UPDATE_DELIVERABLE: _allow(SIG, ADMIN),
+    Action.SEE_DELIVERABLE_UPDATES: _allow(SIG, LEAD, ANALYST, ADMIN),
     Action.REOPEN_PERIOD: _allow(SIG, ADMIN),
     Action.SEE_AUDIT_LOG: _allow(SIG, ADMIN),
     Action.SEE_COMPLETENESS: _allow(SIG, ADMIN),
