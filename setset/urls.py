@@ -8,6 +8,7 @@ from .views import healthz
 
 urlpatterns = [
     path("", include("reporting.urls")),
+    path("api/v1/", include("reporting.api.urls")),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

@@ -26,6 +26,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_celery_beat",
     "strategy",
     "kpis",
@@ -150,9 +153,46 @@ RETURN_MAX_ATTEMPTS = env.int("SETSET_RETURN_MAX_ATTEMPTS", default=3)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticatedOrReadOnly"],
+    # Every API view names its action in the access table (reporting.api.permissions).
+    "DEFAULT_PERMISSION_CLASSES": ["reporting.api.permissions.AccessTablePermission"],
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env("SETSET_API_ANON_RATE", default="1200/hour"),
+        "user": env("SETSET_API_USER_RATE", default="20000/hour"),
+    },
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "URL_FORMAT_OVERRIDE": "format",
 }
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "SET Outcomes API",
+    "DESCRIPTION": (
+        "The outcomes framework of the Southend, Essex and Thurrock Mental Health Strategy "
+        "2023-28: the strategy, places, KPIs, periods, releases, and every figure with its "
+        "computed story. Anonymous calls read published figures, with the source's "
+        "disclosure rules applied; analysts and the Strategy Implementation Group call with a "
+        "token (Authorization: Token <key>)."
+    ),
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {"PeriodTypeEnum": "kpis.models.PeriodType"},
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "reporting.api.schema.add_error_responses",
+    ],
+}
+
+# The API's throttle counts live here: Redis when configured (shared by every web process).
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
 
 # Celery. With no broker configured, jobs still run in a separate worker process through
 # Celery's filesystem transport, so job progress behaves as it does in production.

@@ -15,6 +15,11 @@ CELERY_TASK_ALWAYS_EAGER = env.bool("SETSET_TEST_TASKS_EAGER", default=True)
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 DEMO_ACCOUNTS_ALLOWED = True
+# Tests call the API far more often than anyone should; the throttling test sets its own rates.
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,  # noqa: F405
+    "DEFAULT_THROTTLE_RATES": {"anon": "1000000/hour", "user": "1000000/hour"},
+}
 # Uploads live in memory, unless a test shares them with a worker in another process.
 _SHARED_MEDIA = env("SETSET_TEST_MEDIA_ROOT", default="")
 STORAGES = {
