@@ -1,0 +1,884 @@
+"""Benchmark: a million observations streamed as CSV by the API, beside PostgreSQL's own COPY of
+the same rows; prints figures.
+
+Measures, in one run and on one database:
+
+* **API**: ``GET /api/v1/observations/?format=csv`` as an anonymous caller (the published view,
+  every row), served by gunicorn (``setset.settings.production``, DEBUG off, one sync worker, a
+  long timeout) and read by a client in 64 KiB pieces, never whole: rows (newlines less the
+  header), seconds from request to last byte, time to first byte, and the worker's peak resident
+  memory (its ``VmHWM``, reset just before the request, and ``VmRSS`` sampled every 10 ms).
+  The view reads ``observation_rows(...).values_list(*OBSERVATION_FIELDS)`` by server-side
+  cursor in chunks of 20,000, shapes each with ``observation_frame`` (disclosure rule, one
+  vintages query per chunk) and writes it with ``reporting.exports.csv_stream``.
+* **COPY**: ``COPY (<the same SELECT>) TO STDOUT WITH (FORMAT csv, HEADER)`` through psycopg,
+  read in pieces and discarded, rows counted. The SELECT is Django's own: the queryset above,
+  ``query.sql_with_params()`` bound client-side by ``psycopg.ClientCursor.mogrify``. Its memory
+  is that of the PostgreSQL backend running it (peak ``VmRSS``; shared buffers it touched
+  included), beside its private part (``RssAnon``) sampled every 10 ms.
+
+A first COPY, untimed, warms the caches, and a CSV request of one series warms the worker
+(imports, URLconf) before either is timed; the worker's memory is given at the start of the
+timed request too (Django, DRF, pandas, SciPy and the rest already take about 240 MB of it).
+
+The aims: the API at least half of COPY's rate (rows per second), in under 300 MB of the
+worker's memory. ``--stages`` adds the split of the API's time by stage, run in-process the same
+way (another pass, about as long as the API's): the cursor (its DECLARE, its blocks, Django's
+converters), ``observation_frame`` (frame, disclosure, vintages and their history query) and
+``csv_stream`` (neutralising formulas, ``to_csv``).
+
+The data: the database ``--database`` (``setset_bench_api``; any name starting
+``setset_bench_``), dropped and created afresh, migrated, with the strategy and the KPI
+catalogue loaded (``strategy_load``, ``catalogue_load``: real KPIs, places, breakdowns, the
+active verdict rule table). Then, by set-based SQL only (a statement per table, so the
+observation table's reference triggers run once per statement): one published release;
+``--kpis`` x ``--places`` x ``--breakdowns`` series (the first KPIs and places by code, the
+breakdowns "all" first), each published by that release; ``--periods`` months (created where
+missing, labels as the product writes them: "Jan 2020"); and ``--rows`` (series, period) pairs,
+series by series, each with a published assessment of that release (ids in series order, as
+the product's per-series recompute writes them) and one observation (version 1, current,
+approved, published with the release, marked synthetic). About 2% of values are publicly
+suppressed, with a reason. Then VACUUM ANALYZE.
+
+Run:  .venv/bin/python bench/api_stream.py [--database setset_bench_api] [--rows 1000000]
+      [--periods 400] [--kpis 25] [--places 25] [--breakdowns 4] [--stages] [--reuse]
+
+``--reuse`` serves the database as an earlier run left it, rather than building it again, when
+it was built with the same shape from the same versions of the files that shape the data
+(``FINGERPRINTED``; recorded as the database's comment once its build completes).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import http.client
+import io
+import json
+import math
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+DATABASE = "setset_bench_api"
+DATABASE_PREFIX = "setset_bench_"
+ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+PATH = "/api/v1/observations/?format=csv"
+RATE_AIM = 0.5  # the API's rate, as a share of COPY's
+MEMORY_AIM_MB = 300.0  # the worker's peak
+READ_SIZE = 1 << 16
+SAMPLE_EVERY = 0.01  # seconds between memory samples
+PUBLISHED_AT = "2024-06-13 09:30:00+00"
+LAST_MONTH = "2024-03-01"  # the latest month of the synthetic calendar
+
+
+@dataclass(frozen=True)
+class Shape:
+    rows: int
+    periods: int
+    kpis: int
+    places: int
+    breakdowns: int
+
+    @property
+    def series(self) -> int:
+        return math.ceil(self.rows / self.periods)
+
+    def argv(self) -> list[str]:
+        return [
+            f"--rows={self.rows}",
+            f"--periods={self.periods}",
+            f"--kpis={self.kpis}",
+            f"--places={self.places}",
+            f"--breakdowns={self.breakdowns}",
+        ]
+
+
+# ---------------------------------------------------------------------------------------------
+# Environments and databases
+
+
+def database_url(database: str) -> str:
+    return f"postgres://postgres@127.0.0.1:5432/{database}"
+
+
+def build_env(database: str) -> dict[str, str]:
+    """Loading data: local settings, Celery tasks run in-process."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "setset.settings.local",
+        "DATABASE_URL": database_url(database),
+        "DJANGO_DEBUG": "false",
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "CELERY_BROKER_URL": "memory://localhost/",
+        "CELERY_TASK_ALWAYS_EAGER": "true",
+    }
+
+
+def server_env(database: str, static_root: Path) -> dict[str, str]:
+    """Serving (and reading the query as the server builds it): the production settings, over
+    plain HTTP on the loopback."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "setset.settings.production",
+        "DJANGO_SECRET_KEY": "bench-only-secret-key-not-for-any-deployment-0123456789",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "DJANGO_SECURE_SSL_REDIRECT": "false",
+        "DJANGO_STATIC_ROOT": str(static_root),
+        "DATABASE_URL": database_url(database),
+        "DJANGO_LOG_LEVEL": "WARNING",
+        "CELERY_BROKER_URL": "memory://localhost/",
+        "PYTHONUNBUFFERED": "1",
+    }
+
+
+def database_admin(sql: str, params=()) -> list[tuple]:
+    """A statement on the server's maintenance database; its rows, if it returns any."""
+    import psycopg
+
+    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
+        cursor = connection.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def recreate_database(database: str) -> None:
+    assert database.startswith(DATABASE_PREFIX), database
+    database_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+    database_admin(f"CREATE DATABASE {database}")
+
+
+# What the build runs to shape the data: ``--reuse`` builds the database again when any of these
+# differ from the versions it was built with.
+FINGERPRINTED = (
+    "fixtures/**/*",
+    "*/migrations/*.py",
+    "strategy/models.py",
+    "strategy/services.py",
+    "kpis/models.py",
+    "kpis/services/catalogue.py",
+    "kpis/services/progress.py",
+)
+BUILD_VERSION = 1  # the build's own code: raise it when build() or SYNTHETIC_SQL change
+
+
+def data_fingerprint(shape: Shape) -> str:
+    digest = hashlib.sha256(repr((shape, BUILD_VERSION)).encode())
+    files = {path for pattern in FINGERPRINTED for path in ROOT.glob(pattern) if path.is_file()}
+    for path in sorted(files):
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(path.read_bytes())
+    return f"bench/api_stream.py {digest.hexdigest()[:16]}"
+
+
+def database_fingerprint(database: str) -> str | None:
+    """What the last complete build of the database wrote on it (its comment), if any."""
+    rows = database_admin(
+        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
+        [database],
+    )
+    return rows[0][0] if rows else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Building the data (run in a process of its own, on DATABASE_URL: ``--build``)
+
+# Each statement takes the parameters of ``build``; %% is a literal percent sign.
+SYNTHETIC_SQL = [
+    # The months, where missing ("Jan 2020", as kpis.periods labels them).
+    """
+    INSERT INTO kpis_period (type, start, "end", label)
+    SELECT 'month', d::date, (d + interval '1 month' - interval '1 day')::date,
+           to_char(d, 'Mon YYYY')
+      FROM generate_series(%(first_month)s::date, %(last_month)s::date, interval '1 month') d
+    ON CONFLICT DO NOTHING
+    """,
+    # The series: the first KPIs and places by code, the breakdowns "all" first.
+    """
+    WITH k AS (SELECT id, code FROM kpis_kpi ORDER BY code LIMIT %(kpis)s),
+         p AS (SELECT id, code FROM strategy_place ORDER BY code LIMIT %(places)s),
+         b AS (SELECT id, dimension, position FROM kpis_breakdown
+                ORDER BY dimension <> 'all', dimension, position LIMIT %(breakdowns)s)
+    INSERT INTO kpis_series
+           (kpi_id, place_id, breakdown_id, needs_recompute, computed_at, published_release_id)
+    SELECT k.id, p.id, b.id, false, %(computed_at)s, %(release)s
+      FROM k CROSS JOIN p CROSS JOIN b
+     ORDER BY k.code, p.code, b.dimension <> 'all', b.dimension, b.position
+     LIMIT %(series)s
+    """,
+    # The (series, period) pairs and their figures, series by series.
+    """
+    CREATE TEMPORARY TABLE bench_pairs ON COMMIT DROP AS
+    SELECT n, series_id, period_id, is_latest,
+           denominator, numerator, value, spread,
+           n %% 50 = 0 AS suppressed
+      FROM (
+        SELECT row_number() OVER (ORDER BY s.id, m.start) AS n,
+               s.id AS series_id, m.id AS period_id,
+               lead(m.id) OVER (PARTITION BY s.id ORDER BY m.start) IS NULL AS is_latest
+          FROM kpis_series s
+         CROSS JOIN (SELECT id, start FROM kpis_period
+                      WHERE type = 'month' AND start BETWEEN %(first_month)s AND %(last_month)s)
+               m
+         WHERE s.published_release_id = %(release)s
+         ORDER BY s.id, m.start
+         LIMIT %(rows)s
+      ) pairs
+     CROSS JOIN LATERAL (SELECT (200 + (n * 7919) %% 4800)::numeric AS denominator) d
+     CROSS JOIN LATERAL (SELECT (1 + (n * 104729) %% (denominator / 2)::int)::numeric
+                                AS numerator) x
+     CROSS JOIN LATERAL (SELECT round(100 * numerator / denominator, 6) AS value) v
+     CROSS JOIN LATERAL (SELECT round(100 * sqrt((value / 100) * (1 - value / 100)
+                                                  / denominator), 6) AS spread) e
+    """,
+    # A published assessment of each pair, in the release.
+    """
+    INSERT INTO kpis_assessment (
+        series_id, period_id, scope, release_id, value_status, is_latest,
+        value, numerator, denominator, lower95, upper95, lower998, upper998, interval_method,
+        public_suppressed, suppression_reason,
+        baseline_label, baseline_first_available, baseline_pandemic_affected,
+        change_method, change_category, change_reason,
+        benchmark_england, benchmark_england_by_source, benchmark_rest_of_set,
+        spc_point_type, spc_special_cause, spc_trial_limits, spc_reason,
+        assurance, target_kind, progress_status,
+        verdict, verdict_reason, rule_table_id, computed_at)
+    SELECT series_id, period_id, 'published', %(release)s, 'published', is_latest,
+           value, numerator, denominator,
+           greatest(value - 1.96 * spread, 0), least(value + 1.96 * spread, 100),
+           greatest(value - 3.09 * spread, 0), least(value + 3.09 * spread, 100), 'Wilson',
+           suppressed,
+           CASE WHEN suppressed THEN 'Fewer than 10 events (synthetic)' ELSE '' END,
+           '2020-21', false, false,
+           '', 'not_tested', 'Synthetic data: not tested', '', false, '',
+           '', '', false, 'Synthetic data', '', '', '',
+           (ARRAY['on_track', 'improving', 'no_significant_change', 'needs_attention',
+                  'off_track', 'cannot_assess'])[1 + n %% 6],
+           'Synthetic data, not real figures', %(rule_table)s, %(computed_at)s
+      FROM bench_pairs
+     ORDER BY n
+    """,
+    # One observation of each pair: version 1, current, approved, published with the release.
+    """
+    INSERT INTO kpis_observation (
+        series_id, period_id, version, is_current, numerator, denominator, value,
+        suppressed, rounded, marker, note, ci_lower, ci_upper, ci_level, ci_method,
+        denominator_source, synthetic, recorded_at, change_reason, published_at, approved,
+        release_id, source_comparison, source_value_differs)
+    SELECT series_id, period_id, 1, true, numerator, denominator, value,
+           false, false, '', '', greatest(value - 1.96 * spread, 0),
+           least(value + 1.96 * spread, 100), 0.95, 'Wilson',
+           '', true, %(recorded_at)s, '', %(published_at)s, true,
+           %(release)s, '', false
+      FROM bench_pairs
+     ORDER BY n
+    """,
+]
+
+
+def build(shape: Shape) -> None:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+    from django.db import connection, transaction
+
+    started = time.perf_counter()
+    call_command("migrate", verbosity=0)
+    call_command("strategy_load", stdout=io.StringIO())
+    call_command("catalogue_load", stdout=io.StringIO())
+    print(f"  migrated, strategy and catalogue in {time.perf_counter() - started:.0f} s")
+    mark = time.perf_counter()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM kpis_kpi), (SELECT count(*) FROM strategy_place), "
+            "(SELECT count(*) FROM kpis_breakdown)"
+        )
+        kpis, places, breakdowns = cursor.fetchone()
+        if shape.kpis > kpis or shape.places > places or shape.breakdowns > breakdowns:
+            raise SystemExit(
+                f"the catalogue has {kpis} KPIs, {places} places and {breakdowns} breakdowns"
+            )
+        if shape.kpis * shape.places * shape.breakdowns < shape.series:
+            raise SystemExit(f"{shape.rows:,} rows need {shape.series:,} series: raise the counts")
+        cursor.execute("SELECT id FROM kpis_verdictruletable WHERE is_active")
+        found = cursor.fetchone()
+        if found is None:
+            cursor.execute(
+                "INSERT INTO kpis_verdictruletable (version, rules, is_active, created_at, note) "
+                "SELECT coalesce(max(version), 0) + 1, '[]', true, now(), "
+                "'Synthetic (bench/api_stream.py)' FROM kpis_verdictruletable RETURNING id"
+            )
+            found = cursor.fetchone()
+        cursor.execute(
+            "INSERT INTO kpis_release (title, kind, scheduled_for, announced_at, published_at, "
+            "note, correction_note) VALUES ('Synthetic release (bench/api_stream.py)', "
+            "'regular', %(at)s, %(at)s::timestamptz - interval '28 days', %(at)s, "
+            "'Synthetic data for a benchmark, not real figures.', '') RETURNING id",
+            {"at": PUBLISHED_AT},
+        )
+        release = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT (%s::date - make_interval(months => %s))::date", [LAST_MONTH, shape.periods - 1]
+        )
+        params = {
+            **shape.__dict__,
+            "series": shape.series,
+            "release": release,
+            "rule_table": found[0],
+            "first_month": cursor.fetchone()[0],
+            "last_month": LAST_MONTH,
+            "published_at": PUBLISHED_AT,
+            "computed_at": "2024-06-12 18:00:00+00",
+            "recorded_at": "2024-05-14 12:00:00+00",
+        }
+        for statement in SYNTHETIC_SQL:
+            cursor.execute(statement, params)
+        cursor.execute(
+            "SELECT (SELECT count(*) FROM kpis_assessment WHERE release_id = %(release)s), "
+            "(SELECT count(*) FROM kpis_observation WHERE release_id = %(release)s)",
+            params,
+        )
+        assessments, observations = cursor.fetchone()
+    print(
+        f"  {assessments:,} published assessments and {observations:,} observations inserted "
+        f"in {time.perf_counter() - mark:.0f} s",
+        flush=True,
+    )
+    if assessments != shape.rows or observations != shape.rows:
+        raise SystemExit(f"expected {shape.rows:,} of each")
+    mark = time.perf_counter()
+    with connection.cursor() as cursor:
+        for table in ("kpis_period", "kpis_series", "kpis_assessment", "kpis_observation"):
+            cursor.execute(f"VACUUM (ANALYZE) {table}")
+    print(f"  VACUUM ANALYZE in {time.perf_counter() - mark:.0f} s", flush=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The query as Django builds it, and the API's stages, in-process (``--sql``, ``--stages``)
+
+
+def published_rows():
+    from kpis.selectors.figures import OBSERVATION_FIELDS, FigureFilters, observation_rows
+
+    return observation_rows(filters=FigureFilters(), view="published").values_list(
+        *OBSERVATION_FIELDS
+    )
+
+
+def query_sql() -> None:
+    """Prints (as a JSON line) the API's SELECT with its parameters bound, as psycopg would
+    send them, how many published assessments the anonymous caller reads, and a request of
+    one series to warm the worker up with."""
+    import django
+
+    django.setup()
+    import psycopg
+    from django.db import connection
+
+    from kpis.selectors.figures import OBSERVATION_COLUMNS
+    from kpis.selectors.public import published_assessments
+
+    sql, params = published_rows().query.sql_with_params()
+    connection.ensure_connection()
+    text = psycopg.ClientCursor(connection.connection).mogrify(sql, params)
+    # The warm-up reads one series: reading more would leave the worker larger than it started
+    # (the vintages step reads every period of each series it touches).
+    kpi, place, dimension, category = (
+        published_assessments()
+        .order_by("id")
+        .values_list(
+            "series__kpi__code",
+            "series__place__code",
+            "series__breakdown__dimension",
+            "series__breakdown__category",
+        )
+        .first()
+    )
+    found = {
+        "sql": text,
+        "rows": published_assessments().count(),
+        "columns": OBSERVATION_COLUMNS,
+        "warm_up": f"{PATH}&kpi={kpi}&place={place}&breakdown={dimension}:{category}",
+    }
+    print("JSON " + json.dumps(found))
+
+
+# The API's stages: (label, depth, module, attribute), each timed where the pipeline calls it;
+# a deeper stage is part of the one above it.
+STAGES = [
+    ("fetch rows (ORM)", 0, None, None),
+    # The view's server-side cursor: declared (in autocommit, WITH HOLD: the whole result is
+    # computed before the first row), then read 20,000 rows at a time.
+    ("declare the cursor", 1, "django.db.backends.utils", "CursorWrapper"),
+    ("read its blocks", 1, "django.db.models.sql.compiler", "cursor_iter"),
+    ("Django's converters", 1, None, None),
+    ("observation_frame", 0, "kpis.selectors.figures", "observation_frame"),
+    ("frame from tuples", 1, "kpis.selectors.figures", "_records"),
+    ("disclosure", 1, "kpis.selectors.figures", "disclosed_figures"),
+    ("vintages", 1, "kpis.selectors.figures", "_with_vintages"),
+    ("series_vintages", 2, "kpis.selectors.figures", "series_vintages"),
+    ("history query", 3, "kpis.selectors.vintages", "_frame"),
+    ("vintages_of", 3, "kpis.selectors.vintages", "vintages_of"),
+    ("csv_stream", 0, None, None),
+    ("neutralise", 1, "reporting.exports", "neutralised_frame"),
+]
+
+
+def stages() -> None:
+    """The API's CSV pipeline run in-process as the view runs it (chunks of the queryset's
+    server-side cursor, ``observation_frame``, ``csv_stream``), timed by stage; prints a JSON
+    line of seconds per stage."""
+    import django
+
+    django.setup()
+    import importlib
+    from itertools import islice
+    from unittest import mock
+
+    from kpis.selectors.figures import OBSERVATION_COLUMNS
+    from reporting import exports
+    from reporting.api.views import EXPORT_CHUNK
+
+    spent = {label: 0.0 for label, *_ in STAGES}
+
+    def timed(step: str, function):
+        def run(*args, **kwargs):
+            mark = time.perf_counter()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent[step] += time.perf_counter() - mark
+
+        return run
+
+    def timed_blocks(step: str, function):
+        """The blocks of the API's own cursor (fetched EXPORT_CHUNK rows at a time; other
+        queries fetch theirs 100 at a time), timed block by block."""
+
+        def run(cursor, sentinel, col_count, itersize):
+            blocks = function(cursor, sentinel, col_count, itersize)
+            if itersize != EXPORT_CHUNK:
+                yield from blocks
+                return
+            while True:
+                mark = time.perf_counter()
+                try:
+                    block = next(blocks)
+                except StopIteration:
+                    return
+                finally:
+                    spent[step] += time.perf_counter() - mark
+                yield block
+
+        return run
+
+    def timed_declare(step: str, wrapper):
+        """``execute`` of the view's named (server-side) cursor, none other."""
+        execute = wrapper.execute
+
+        def run(self, *args, **kwargs):
+            if not getattr(self.cursor, "name", None):
+                return execute(self, *args, **kwargs)
+            return timed(step, execute)(self, *args, **kwargs)
+
+        return mock.patch.object(wrapper, "execute", run)
+
+    with contextlib.ExitStack() as patches:
+        for label, _, module, name in STAGES:
+            if name == "CursorWrapper":
+                target = importlib.import_module(module)
+                patches.enter_context(timed_declare(label, target.CursorWrapper))
+            elif module:
+                target = importlib.import_module(module)
+                wrap = timed_blocks if name == "cursor_iter" else timed
+                patches.enter_context(
+                    mock.patch.object(target, name, wrap(label, getattr(target, name)))
+                )
+        from kpis.selectors import figures
+
+        rows = published_rows().iterator(chunk_size=EXPORT_CHUNK)
+        fetch = timed("fetch rows (ORM)", lambda: list(islice(rows, EXPORT_CHUNK)))
+        write = timed(
+            "csv_stream",
+            lambda frame: sum(map(len, exports.csv_stream([frame], columns=OBSERVATION_COLUMNS))),
+        )
+        count = 0
+        started = time.perf_counter()
+        while chunk := fetch():
+            count += len(chunk)
+            write(figures.observation_frame(chunk, view="published"))
+        total = time.perf_counter() - started
+    spent["Django's converters"] = (
+        spent["fetch rows (ORM)"] - spent["declare the cursor"] - spent["read its blocks"]
+    )
+    depths = {label: depth for label, depth, *_ in STAGES}
+    print("JSON " + json.dumps({"rows": count, "total": total, "spent": spent, "depths": depths}))
+
+
+def run_json(flag: str, env: dict[str, str]) -> dict:
+    done = subprocess.run(
+        [sys.executable, __file__, flag], env=env, cwd=ROOT, capture_output=True, text=True
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("JSON "):
+            return json.loads(line[5:])
+    raise RuntimeError(f"{flag} failed:\n{done.stderr[-3000:]}")
+
+
+# ---------------------------------------------------------------------------------------------
+# Memory of a process
+
+
+def status_kb(pid: int, *names: str) -> dict[str, int]:
+    """Fields of /proc/<pid>/status, in kB (0 for a field not there)."""
+    found = dict.fromkeys(names, 0)
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            name, _, rest = line.partition(":")
+            if name in found:
+                found[name] = int(rest.split()[0])
+    return found
+
+
+class MemoryWatch:
+    """Samples a process's resident memory until stopped; its peak resident set (``VmHWM``)
+    is reset at the start where the kernel allows it (``clear_refs``)."""
+
+    def __init__(self, pid: int):
+        self.pid = pid
+        self.start_rss = self.peak_rss = self.peak_anon = 0
+        self.reset = False
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+
+    def __enter__(self) -> MemoryWatch:
+        with contextlib.suppress(OSError):
+            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
+            self.reset = True
+        self.start_rss = status_kb(self.pid, "VmRSS")["VmRSS"]
+        self.thread.start()
+        return self
+
+    def sample(self) -> None:
+        while not self.stopping.is_set():
+            with contextlib.suppress(OSError):
+                now = status_kb(self.pid, "VmRSS", "RssAnon")
+                self.peak_rss = max(self.peak_rss, now["VmRSS"])
+                self.peak_anon = max(self.peak_anon, now["RssAnon"])
+            self.stopping.wait(SAMPLE_EVERY)
+
+    def __exit__(self, *exc) -> None:
+        self.stopping.set()
+        self.thread.join()
+        with contextlib.suppress(OSError):
+            if self.reset:
+                self.peak_rss = max(self.peak_rss, status_kb(self.pid, "VmHWM")["VmHWM"])
+
+
+# ---------------------------------------------------------------------------------------------
+# The server and the two readers
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            with contextlib.suppress(OSError):
+                stat = (entry / "stat").read_text()
+                if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                    found.append(int(entry.name))
+    return found
+
+
+@contextlib.contextmanager
+def gunicorn(database: str, static_root: Path, *, log: Path):
+    """A gunicorn of one sync worker serving the database; yields its port and the worker's
+    process id, stops it on leaving."""
+    port = free_port()
+    with log.open("ab") as output:
+        server = subprocess.Popen(
+            [
+                str(BIN / "gunicorn"),
+                "setset.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "1",
+                "--worker-class",
+                "sync",
+                "--timeout",
+                "3600",  # a sync worker streaming a response does not report in meanwhile
+                "--log-level",
+                "warning",
+            ],
+            env=server_env(database, static_root),
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None:
+                raise RuntimeError(f"gunicorn exited ({server.returncode})")
+            with contextlib.suppress(OSError, http.client.HTTPException):
+                status, _ = get(port, "/healthz")
+                if status == 200:
+                    break
+                raise RuntimeError(f"/healthz answered HTTP {status}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("gunicorn did not answer /healthz in 60 s")
+            time.sleep(0.2)
+        workers = children(server.pid)
+        if len(workers) != 1:
+            raise RuntimeError(f"expected one gunicorn worker, found {workers}")
+        yield port, workers[0]
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@dataclass
+class Reading:
+    name: str
+    rows: int = 0
+    seconds: float = 0.0
+    first_byte: float = 0.0
+    size: int = 0
+    start_mb: float = 0.0
+    peak_mb: float = 0.0
+    private_mb: float = 0.0
+    header: str = ""
+
+    @property
+    def rate(self) -> float:
+        return self.rows / self.seconds if self.seconds else float("nan")
+
+
+def stream_api(port: int, worker: int) -> Reading:
+    """The whole CSV, read a piece at a time; rows are newlines less the header's."""
+    reading = Reading("API (gunicorn)")
+    lines = 0
+    head = b""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=3600)
+    with MemoryWatch(worker) as watch:
+        started = time.perf_counter()
+        connection.request("GET", PATH, headers={"Accept-Encoding": "identity"})
+        response = connection.getresponse()
+        if response.status != 200:
+            raise RuntimeError(f"{PATH} answered HTTP {response.status}: {response.read(500)!r}")
+        while piece := response.read(READ_SIZE):
+            if not reading.size:
+                reading.first_byte = time.perf_counter() - started
+            if b"\n" not in head:
+                head += piece[:2000]
+            reading.size += len(piece)
+            lines += piece.count(b"\n")
+        reading.seconds = time.perf_counter() - started
+    connection.close()
+    reading.rows = lines - 1
+    reading.header = head.split(b"\r\n", 1)[0].decode("utf-8-sig")
+    reading.start_mb = watch.start_rss / 1024
+    reading.peak_mb, reading.private_mb = watch.peak_rss / 1024, watch.peak_anon / 1024
+    return reading
+
+
+def copy_rows(database: str, sql: str, *, name: str = "COPY (psycopg)") -> Reading:
+    """The same rows by COPY, read a piece at a time and dropped; memory of its backend."""
+    import psycopg
+
+    reading = Reading(name)
+    lines = 0
+    with psycopg.connect(database_url(database), autocommit=True) as connection:
+        backend = connection.info.backend_pid
+        with connection.cursor() as cursor, MemoryWatch(backend) as watch:
+            started = time.perf_counter()
+            with cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv, HEADER)") as copy:
+                for piece in copy:
+                    if not reading.size:
+                        reading.first_byte = time.perf_counter() - started
+                    reading.size += len(piece)
+                    lines += bytes(piece).count(b"\n")
+            reading.seconds = time.perf_counter() - started
+    reading.rows = lines - 1
+    reading.start_mb = watch.start_rss / 1024
+    reading.peak_mb, reading.private_mb = watch.peak_rss / 1024, watch.peak_anon / 1024
+    return reading
+
+
+# ---------------------------------------------------------------------------------------------
+# The table
+
+
+def print_table(api: Reading, copy: Reading, *, expected: int, columns: list[str]) -> None:
+    header = (
+        f"{'reader':<16} {'rows':>10} {'seconds':>8} {'rows/s':>9} {'first byte s':>12} "
+        f"{'MB sent':>8} {'start MB':>8} {'peak MB':>8} {'private MB':>10}"
+    )
+    print("\n" + header)
+    print("-" * len(header))
+    for r in (api, copy):
+        print(
+            f"{r.name:<16} {r.rows:>10,} {r.seconds:>8.1f} {r.rate:>9,.0f} {r.first_byte:>12.2f} "
+            f"{r.size / 1e6:>8.0f} {r.start_mb:>8.0f} {r.peak_mb:>8.0f} {r.private_mb:>10.0f}"
+        )
+    print(
+        "Memory: of the API's gunicorn worker, or of COPY's PostgreSQL backend (shared buffers "
+        "it touched included); start and peak: resident set when the read began and at most "
+        "during it; private: at most its own (RssAnon)."
+    )
+    ratio = api.rate / copy.rate
+    fast = ratio >= RATE_AIM
+    small = api.peak_mb < MEMORY_AIM_MB
+    print(
+        f"\nAPI/COPY rate: {ratio:.2f} (aim >= {RATE_AIM:.2f}): {'met' if fast else 'NOT met'}; "
+        f"API worker peak {api.peak_mb:.0f} MB (aim < {MEMORY_AIM_MB:.0f} MB): "
+        f"{'met' if small else 'NOT met'}"
+    )
+    checks = []
+    if api.rows != expected:
+        checks.append(f"the API sent {api.rows:,} rows, not {expected:,}")
+    if copy.rows != expected:
+        checks.append(f"COPY read {copy.rows:,} rows, not {expected:,}")
+    if api.header.split(",") != columns:
+        checks.append(f"the API's header is not OBSERVATION_COLUMNS: {api.header[:200]!r}")
+    print("checks: " + ("; ".join(checks) if checks else f"both read {expected:,} rows + header"))
+
+
+def print_stages(found: dict) -> None:
+    total = found["total"]
+    print(f"\nThe API's stages, in-process ({found['rows']:,} rows in {total:.1f} s):")
+    for step, seconds in found["spent"].items():
+        indent = "  " * (1 + found["depths"][step])
+        print(
+            f"{indent}{step:<{30 - len(indent)}} {seconds:>7.1f} s {100 * seconds / total:>5.1f}%"
+        )
+    print("  (indented: part of the stage above)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database", default=DATABASE, help=f"{DATABASE_PREFIX}...")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="observations to stream")
+    parser.add_argument("--periods", type=int, default=400, help="months per series")
+    parser.add_argument("--kpis", type=int, default=25, help="KPIs with series")
+    parser.add_argument("--places", type=int, default=25, help="places with series")
+    parser.add_argument("--breakdowns", type=int, default=4, help="breakdowns per KPI and place")
+    parser.add_argument("--stages", action="store_true", help="split the API's time by stage")
+    parser.add_argument("--reuse", action="store_true", help="keep a complete database")
+    parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--sql", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--stage-split", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    shape = Shape(args.rows, args.periods, args.kpis, args.places, args.breakdowns)
+    if args.build:
+        build(shape)
+        return
+    if args.sql:
+        query_sql()
+        return
+    if args.stage_split:
+        stages()
+        return
+    if not args.database.startswith(DATABASE_PREFIX):
+        parser.error(f"--database must start with {DATABASE_PREFIX}")
+    database = args.database
+    print(
+        f"{shape.rows:,} observations: {shape.series:,} series ({shape.kpis} KPIs x "
+        f"{shape.places} places x {shape.breakdowns} breakdowns, as far as needed) x "
+        f"{shape.periods} months; database {database}; {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    fingerprint = data_fingerprint(shape)
+    found = database_fingerprint(database)
+    if args.reuse and found == fingerprint:
+        print("reusing the database built by an earlier run (--reuse)", flush=True)
+    else:
+        if args.reuse:
+            why = "none complete" if found is None else "the shape or the files shaping it changed"
+            print(f"building afresh ({why})", flush=True)
+        started = time.perf_counter()
+        recreate_database(database)
+        subprocess.run(
+            [sys.executable, __file__, "--build", *shape.argv()],
+            env=build_env(database),
+            cwd=ROOT,
+            check=True,
+        )
+        database_admin(f"COMMENT ON DATABASE {database} IS '{fingerprint}'")
+        print(f"built in {time.perf_counter() - started:.0f} s", flush=True)
+    work = Path(tempfile.mkdtemp(prefix="setset-bench-api-"))
+    (work / "static").mkdir()
+    log = work / "gunicorn.log"
+    try:
+        env = server_env(database, work / "static")
+        query = run_json("--sql", env)
+        if query["rows"] != shape.rows:
+            raise SystemExit(
+                f"the anonymous caller reads {query['rows']:,} rows, not {shape.rows:,}"
+            )
+        warm = copy_rows(database, query["sql"], name="COPY (warm-up)")
+        print(f"warm-up COPY: {warm.rows:,} rows in {warm.seconds:.1f} s", flush=True)
+        with gunicorn(database, work / "static", log=log) as (port, worker):
+            idle = status_kb(worker, "VmRSS")["VmRSS"] / 1024
+            status, body = get(port, quote(query["warm_up"], safe="/?&=:"))
+            if status != 200:
+                raise RuntimeError(f"warm-up request: HTTP {status}: {body[:300]!r}")
+            rows = body.count(b"\n") - 1
+            warmed = status_kb(worker, "VmRSS")["VmRSS"] / 1024
+            print(
+                f"warm-up request: {rows:,} rows; the worker's resident memory {idle:.0f} MB "
+                f"after /healthz, {warmed:.0f} MB after the warm-up",
+                flush=True,
+            )
+            api = stream_api(port, worker)
+            print(f"API: {api.rows:,} rows in {api.seconds:.1f} s", flush=True)
+        copy = copy_rows(database, query["sql"])
+        print(f"COPY: {copy.rows:,} rows in {copy.seconds:.1f} s", flush=True)
+        print_table(api, copy, expected=shape.rows, columns=query["columns"])
+        if args.stages:
+            print_stages(run_json("--stage-split", env))
+    except BaseException:
+        if log.exists():
+            print(f"gunicorn's log ({log}), the end:\n" + log.read_text()[-3000:])
+        raise
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
