@@ -828,6 +828,7 @@ class AuditEvent(models.Model):
         PRE_RELEASE_ACCESS = "pre_release_access", "Viewed unpublished figures"
         REOPEN = "reopen", "Reopened a period"
         REMINDER = "reminder", "Sent a reminder"
+        API_TOKEN = "api_token", "Issued an API token"
 
     at = models.DateTimeField()
     actor = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT)

@@ -152,8 +152,9 @@ RETURN_MAX_ATTEMPTS = env.int("SETSET_RETURN_MAX_ATTEMPTS", default=3)
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.SessionAuthentication",
+        # Token first, so a bad token is answered 401 with WWW-Authenticate: Token.
         "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
     ],
     # Every API view names its action in the access table (reporting.api.permissions).
     "DEFAULT_PERMISSION_CLASSES": ["reporting.api.permissions.AccessTablePermission"],

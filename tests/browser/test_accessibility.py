@@ -31,6 +31,7 @@ PUBLIC_PAGES = [
     "/what-matters/",
     "/methodology/",
     "/kpis/",
+    "/api/",
 ]
 
 
@@ -47,7 +48,16 @@ def test_the_kpi_catalogue_has_no_accessibility_faults(page, live_server, catalo
 
 
 @pytest.mark.parametrize(
-    "path", ["/imports/", "/releases/new/", "/tracker/", "/completeness/", "/audit/", "/board/"]
+    "path",
+    [
+        "/imports/",
+        "/releases/new/",
+        "/tracker/",
+        "/completeness/",
+        "/audit/",
+        "/board/",
+        "/api/token/",
+    ],
 )
 def test_the_groups_pages_have_no_accessibility_faults(
     page, live_server, catalogue_data, sig, path
