@@ -2,8 +2,8 @@
 
 from django.urls import path
 
+from .api import pages as api_pages
 from .views import (
-    api_docs,
     board,
     commentary,
     dashboards,
@@ -49,8 +49,8 @@ urlpatterns = [
         name="theme-data",
     ),
     path("methodology/", public.methodology_page, name="methodology"),
-    path("api/", api_docs.api_docs, name="api-docs"),
-    path("api/token/", api_docs.api_token_page, name="api-token"),
+    path("api/", api_pages.api_docs, name="api-docs"),
+    path("api/token/", api_pages.api_token_page, name="api-token"),
     path("releases/", public.releases_page, name="releases"),
     path("releases/feed.atom", release_data.release_feed, name="release-feed"),
     path("releases/<int:pk>/data.csv", release_data.release_data_csv, name="release-data-csv"),

@@ -1,7 +1,7 @@
 """``/api/v1/``: the analysts' API, its OpenAPI schema and its reference documentation."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView
 
 from . import views
 
@@ -18,5 +18,5 @@ urlpatterns = [
     path("observations/", views.ObservationListApi.as_view(), name="observations"),
     path("assessments/", views.AssessmentListApi.as_view(), name="assessments"),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("reference/", SpectacularRedocView.as_view(url_name="api:schema"), name="reference"),
+    path("reference/", views.ApiReference.as_view(url_name="api:schema"), name="reference"),
 ]

@@ -16,6 +16,7 @@ from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date, quote_etag
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.views import SpectacularRedocView
 from rest_framework import generics
 from rest_framework.exceptions import NotFound, PermissionDenied, ValidationError
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
@@ -61,6 +62,31 @@ EXPORT_CHUNK = 20_000
 XLSX_MAX_ROWS = 100_000
 
 
+class BrowsableApiRenderer(BrowsableAPIRenderer):
+    """The browsable API without DRF's filter form: the figures' filters are query parameters,
+    documented in the schema, not filter backends."""
+
+    def get_filter_form(self, data, view, request):
+        return None
+
+
+#: The reference page draws with Redoc, whose styles are inline; everything comes from here.
+REFERENCE_CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "script-src 'self'; worker-src 'self' blob:; connect-src 'self'; font-src 'self' data:"
+)
+
+
+class ApiReference(SpectacularRedocView):
+    """The OpenAPI reference page, from this site alone (its credit image included)."""
+
+    @extend_schema(exclude=True)
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        response["Content-Security-Policy"] = REFERENCE_CSP
+        return response
+
+
 def _paged(ordering: str) -> type[IdCursorPagination]:
     return type(f"CursorBy{ordering.title()}", (IdCursorPagination,), {"ordering": ordering})
 
@@ -70,7 +96,7 @@ class ApiView(generics.GenericAPIView):
     shared caches of what a signed-in caller read."""
 
     access_action = Action.READ_PUBLISHED
-    renderer_classes = [JSONRenderer, BrowsableAPIRenderer, CSVRenderer, XLSXRenderer]
+    renderer_classes = [JSONRenderer, BrowsableApiRenderer, CSVRenderer, XLSXRenderer]
     pagination_class = IdCursorPagination
     file_name = "data"
 

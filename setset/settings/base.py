@@ -177,7 +177,7 @@ SPECTACULAR_SETTINGS = {
         "2023-28: the strategy, places, KPIs, periods, releases, and every figure with its "
         "computed story. Anonymous calls read published figures, with the source's "
         "disclosure rules applied; analysts and the Strategy Implementation Group call with a "
-        "token (Authorization: Token <key>)."
+        "token, sent as the header Authorization: Token followed by the key."
     ),
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,

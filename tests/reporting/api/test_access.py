@@ -86,10 +86,24 @@ def test_every_endpoint_answers_as_the_access_table_says(client, releases, calle
     for url, action in ENDPOINTS.items():
         response = client.get(url)
         if role is None and token:
-            # A bad token is refused outright, whatever the endpoint.
-            assert response.status_code in (401, 403), url
+            # A bad token is refused outright, whatever the endpoint, saying how to sign in.
+            assert response.status_code == 401, url
+            assert response["WWW-Authenticate"] == "Token", url
             continue
         assert response.status_code == expected_status(role, token=token, action=action), url
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: "anonymous" if r is None else r.name)
+def test_the_browsable_api_answers_as_the_access_table_says(client, releases, callers, role):
+    if role is not None:
+        client.force_login(callers[role])
+    for url, action in ENDPOINTS.items():
+        response = client.get(url, HTTP_ACCEPT="text/html")
+        expected = expected_status(role, token=False, action=action)
+        assert response.status_code == expected, url
+        if expected == 200:
+            assert response["Content-Type"].startswith("text/html"), url
+            assert "HTTP 200 OK" in response.content.decode(), url
 
 
 def _texts(response) -> str:

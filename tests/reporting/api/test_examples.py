@@ -21,7 +21,7 @@ import pandas as pd
 import pytest
 from rest_framework.authtoken.models import Token
 
-from reporting.views.api_docs import EXAMPLE_BASE_URL, EXAMPLES_DIR
+from reporting.api.pages import EXAMPLE_BASE_URL, EXAMPLES_DIR
 from strategy.access import Role
 from tests.kpis.release_helpers import two_releases_and_a_pending_one
 

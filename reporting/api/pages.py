@@ -7,15 +7,15 @@ from pathlib import Path
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
 from strategy.access import Action, user_can
 
-from ..api.tokens import api_token_get, api_token_issue
-from .access import require
+from .tokens import api_token_get, api_token_issue
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "api" / "examples"
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
 #: The address the example files name; the page shows this site's own address instead.
 EXAMPLE_BASE_URL = "http://127.0.0.1:8000"
 EXAMPLES = [
@@ -67,7 +67,8 @@ def api_docs(request):
 @login_required
 @require_http_methods(["GET", "POST"])
 def api_token_page(request):
-    require(request, Action.USE_API_TOKEN, "Your role does not call the API with a token.")
+    if not user_can(request.user, Action.USE_API_TOKEN):
+        raise PermissionDenied("Your role does not call the API with a token.")
     if request.method == "POST":
         api_token_issue(user=request.user)
         messages.success(request, "Your new token is below. Any earlier token no longer works.")
