@@ -8,24 +8,24 @@ Measures, in one run and on one database:
   long timeout) and read by a client in 64 KiB pieces, never whole: rows (newlines less the
   header), seconds from request to last byte, time to first byte, and the worker's peak resident
   memory (its ``VmHWM``, reset just before the request, and ``VmRSS`` sampled every 10 ms).
-  The view reads ``observation_rows(...).values_list(*OBSERVATION_FIELDS)`` by server-side
-  cursor in chunks of 20,000, shapes each with ``observation_frame`` (disclosure rule, one
-  vintages query per chunk) and writes it with ``reporting.exports.csv_stream``.
-* **COPY**: ``COPY (<the same SELECT>) TO STDOUT WITH (FORMAT csv, HEADER)`` through psycopg,
-  read in pieces and discarded, rows counted. The SELECT is Django's own: the queryset above,
-  ``query.sql_with_params()`` bound client-side by ``psycopg.ClientCursor.mogrify``. Its memory
-  is that of the PostgreSQL backend running it (peak ``VmRSS``; shared buffers it touched
-  included), beside its private part (``RssAnon``) sampled every 10 ms.
+  The view has PostgreSQL write the CSV (``published_observation_csv``): one ``COPY (SELECT
+  ...) TO STDOUT`` of the published read model (the figures each release stored as the public
+  reads them, ``kpis.services.published``), each cell formatted in SQL as the pandas path
+  writes it, handed on in blocks of 256 KiB.
+* **COPY**: ``COPY (<the plain SELECT of the same rows>) TO STDOUT WITH (FORMAT csv, HEADER)``
+  through psycopg, read in pieces and discarded, rows counted. The SELECT is Django's own:
+  ``observation_rows(...).values_list(*observation_fields("published"))``,
+  ``query.sql_with_params()`` bound client-side by ``psycopg.ClientCursor.mogrify``, with no
+  formatting of its cells. Its memory is that of the PostgreSQL backend running it (peak
+  ``VmRSS``; shared buffers it touched included), beside its private part (``RssAnon``)
+  sampled every 10 ms.
 
 A first COPY, untimed, warms the caches, and a CSV request of one series warms the worker
 (imports, URLconf) before either is timed; the worker's memory is given at the start of the
 timed request too (Django, DRF, pandas, SciPy and the rest already take about 240 MB of it).
 
 The aims: the API at least half of COPY's rate (rows per second), in under 300 MB of the
-worker's memory. ``--stages`` adds the split of the API's time by stage, run in-process the same
-way (another pass, about as long as the API's): the cursor (its DECLARE, its blocks, Django's
-converters), ``observation_frame`` (frame, disclosure, vintages and their history query) and
-``csv_stream`` (neutralising formulas, ``to_csv``).
+worker's memory.
 
 The data: the database ``--database`` (``setset_bench_api``; any name starting
 ``setset_bench_``), dropped and created afresh, migrated, with the strategy and the KPI
@@ -38,10 +38,12 @@ missing, labels as the product writes them: "Jan 2020"); and ``--rows`` (series,
 series by series, each with a published assessment of that release (ids in series order, as
 the product's per-series recompute writes them) and one observation (version 1, current,
 approved, published with the release, marked synthetic). About 2% of values are publicly
-suppressed, with a reason. Then VACUUM ANALYZE.
+suppressed, with a reason. Then VACUUM ANALYZE, the release's published figures stored by the
+product's own service (``published_figures_store``), and VACUUM ANALYZE of the assessments
+again.
 
 Run:  .venv/bin/python bench/api_stream.py [--database setset_bench_api] [--rows 1000000]
-      [--periods 400] [--kpis 25] [--places 25] [--breakdowns 4] [--stages] [--reuse]
+      [--periods 400] [--kpis 25] [--places 25] [--breakdowns 4] [--reuse]
 
 ``--reuse`` serves the database as an earlier run left it, rather than building it again, when
 it was built with the same shape from the same versions of the files that shape the data
@@ -169,8 +171,11 @@ FINGERPRINTED = (
     "kpis/models.py",
     "kpis/services/catalogue.py",
     "kpis/services/progress.py",
+    "kpis/services/published.py",
+    "kpis/selectors/figures.py",
+    "kpis/selectors/vintages.py",
 )
-BUILD_VERSION = 1  # the build's own code: raise it when build() or SYNTHETIC_SQL change
+BUILD_VERSION = 2  # the build's own code: raise it when build() or SYNTHETIC_SQL change
 
 
 def data_fingerprint(shape: Shape) -> str:
@@ -363,17 +368,33 @@ def build(shape: Shape) -> None:
         for table in ("kpis_period", "kpis_series", "kpis_assessment", "kpis_observation"):
             cursor.execute(f"VACUUM (ANALYZE) {table}")
     print(f"  VACUUM ANALYZE in {time.perf_counter() - mark:.0f} s", flush=True)
+    # The published read model, by the product's own service, as publishing stores it (after
+    # fresh statistics, as publishing a large release takes them).
+    from kpis.models import Release
+    from kpis.services.published import published_figures_store
+
+    mark = time.perf_counter()
+    stored = published_figures_store(release=Release.objects.get(pk=params["release"]))
+    print(
+        f"  {stored:,} published figures stored (published_figures_store) in "
+        f"{time.perf_counter() - mark:.0f} s",
+        flush=True,
+    )
+    # Its UPDATE leaves the old row versions behind, as autovacuum would not for long.
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM (ANALYZE) kpis_assessment")
 
 
 # ---------------------------------------------------------------------------------------------
-# The query as Django builds it, and the API's stages, in-process (``--sql``, ``--stages``)
+# The query as Django builds it (``--sql``)
 
 
 def published_rows():
-    from kpis.selectors.figures import OBSERVATION_FIELDS, FigureFilters, observation_rows
+    """The rows the API reads, as stored: the plain SELECT behind its own COPY."""
+    from kpis.selectors.figures import FigureFilters, observation_fields, observation_rows
 
     return observation_rows(filters=FigureFilters(), view="published").values_list(
-        *OBSERVATION_FIELDS
+        *observation_fields("published")
     )
 
 
@@ -413,118 +434,6 @@ def query_sql() -> None:
         "warm_up": f"{PATH}&kpi={kpi}&place={place}&breakdown={dimension}:{category}",
     }
     print("JSON " + json.dumps(found))
-
-
-# The API's stages: (label, depth, module, attribute), each timed where the pipeline calls it;
-# a deeper stage is part of the one above it.
-STAGES = [
-    ("fetch rows (ORM)", 0, None, None),
-    # The view's server-side cursor: declared (in autocommit, WITH HOLD: the whole result is
-    # computed before the first row), then read 20,000 rows at a time.
-    ("declare the cursor", 1, "django.db.backends.utils", "CursorWrapper"),
-    ("read its blocks", 1, "django.db.models.sql.compiler", "cursor_iter"),
-    ("Django's converters", 1, None, None),
-    ("observation_frame", 0, "kpis.selectors.figures", "observation_frame"),
-    ("frame from tuples", 1, "kpis.selectors.figures", "_records"),
-    ("disclosure", 1, "kpis.selectors.figures", "disclosed_figures"),
-    ("vintages", 1, "kpis.selectors.figures", "_with_vintages"),
-    ("series_vintages", 2, "kpis.selectors.figures", "series_vintages"),
-    ("history query", 3, "kpis.selectors.vintages", "_frame"),
-    ("vintages_of", 3, "kpis.selectors.vintages", "vintages_of"),
-    ("csv_stream", 0, None, None),
-    ("neutralise", 1, "reporting.exports", "neutralised_frame"),
-]
-
-
-def stages() -> None:
-    """The API's CSV pipeline run in-process as the view runs it (chunks of the queryset's
-    server-side cursor, ``observation_frame``, ``csv_stream``), timed by stage; prints a JSON
-    line of seconds per stage."""
-    import django
-
-    django.setup()
-    import importlib
-    from itertools import islice
-    from unittest import mock
-
-    from kpis.selectors.figures import OBSERVATION_COLUMNS
-    from reporting import exports
-    from reporting.api.views import EXPORT_CHUNK
-
-    spent = {label: 0.0 for label, *_ in STAGES}
-
-    def timed(step: str, function):
-        def run(*args, **kwargs):
-            mark = time.perf_counter()
-            try:
-                return function(*args, **kwargs)
-            finally:
-                spent[step] += time.perf_counter() - mark
-
-        return run
-
-    def timed_blocks(step: str, function):
-        """The blocks of the API's own cursor (fetched EXPORT_CHUNK rows at a time; other
-        queries fetch theirs 100 at a time), timed block by block."""
-
-        def run(cursor, sentinel, col_count, itersize):
-            blocks = function(cursor, sentinel, col_count, itersize)
-            if itersize != EXPORT_CHUNK:
-                yield from blocks
-                return
-            while True:
-                mark = time.perf_counter()
-                try:
-                    block = next(blocks)
-                except StopIteration:
-                    return
-                finally:
-                    spent[step] += time.perf_counter() - mark
-                yield block
-
-        return run
-
-    def timed_declare(step: str, wrapper):
-        """``execute`` of the view's named (server-side) cursor, none other."""
-        execute = wrapper.execute
-
-        def run(self, *args, **kwargs):
-            if not getattr(self.cursor, "name", None):
-                return execute(self, *args, **kwargs)
-            return timed(step, execute)(self, *args, **kwargs)
-
-        return mock.patch.object(wrapper, "execute", run)
-
-    with contextlib.ExitStack() as patches:
-        for label, _, module, name in STAGES:
-            if name == "CursorWrapper":
-                target = importlib.import_module(module)
-                patches.enter_context(timed_declare(label, target.CursorWrapper))
-            elif module:
-                target = importlib.import_module(module)
-                wrap = timed_blocks if name == "cursor_iter" else timed
-                patches.enter_context(
-                    mock.patch.object(target, name, wrap(label, getattr(target, name)))
-                )
-        from kpis.selectors import figures
-
-        rows = published_rows().iterator(chunk_size=EXPORT_CHUNK)
-        fetch = timed("fetch rows (ORM)", lambda: list(islice(rows, EXPORT_CHUNK)))
-        write = timed(
-            "csv_stream",
-            lambda frame: sum(map(len, exports.csv_stream([frame], columns=OBSERVATION_COLUMNS))),
-        )
-        count = 0
-        started = time.perf_counter()
-        while chunk := fetch():
-            count += len(chunk)
-            write(figures.observation_frame(chunk, view="published"))
-        total = time.perf_counter() - started
-    spent["Django's converters"] = (
-        spent["fetch rows (ORM)"] - spent["declare the cursor"] - spent["read its blocks"]
-    )
-    depths = {label: depth for label, depth, *_ in STAGES}
-    print("JSON " + json.dumps({"rows": count, "total": total, "spent": spent, "depths": depths}))
 
 
 def run_json(flag: str, env: dict[str, str]) -> dict:
@@ -777,17 +686,6 @@ def print_table(api: Reading, copy: Reading, *, expected: int, columns: list[str
     print("checks: " + ("; ".join(checks) if checks else f"both read {expected:,} rows + header"))
 
 
-def print_stages(found: dict) -> None:
-    total = found["total"]
-    print(f"\nThe API's stages, in-process ({found['rows']:,} rows in {total:.1f} s):")
-    for step, seconds in found["spent"].items():
-        indent = "  " * (1 + found["depths"][step])
-        print(
-            f"{indent}{step:<{30 - len(indent)}} {seconds:>7.1f} s {100 * seconds / total:>5.1f}%"
-        )
-    print("  (indented: part of the stage above)")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -798,11 +696,9 @@ def main() -> None:
     parser.add_argument("--kpis", type=int, default=25, help="KPIs with series")
     parser.add_argument("--places", type=int, default=25, help="places with series")
     parser.add_argument("--breakdowns", type=int, default=4, help="breakdowns per KPI and place")
-    parser.add_argument("--stages", action="store_true", help="split the API's time by stage")
     parser.add_argument("--reuse", action="store_true", help="keep a complete database")
     parser.add_argument("--build", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--sql", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--stage-split", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     shape = Shape(args.rows, args.periods, args.kpis, args.places, args.breakdowns)
     if args.build:
@@ -810,9 +706,6 @@ def main() -> None:
         return
     if args.sql:
         query_sql()
-        return
-    if args.stage_split:
-        stages()
         return
     if not args.database.startswith(DATABASE_PREFIX):
         parser.error(f"--database must start with {DATABASE_PREFIX}")
@@ -870,8 +763,6 @@ def main() -> None:
         copy = copy_rows(database, query["sql"])
         print(f"COPY: {copy.rows:,} rows in {copy.seconds:.1f} s", flush=True)
         print_table(api, copy, expected=shape.rows, columns=query["columns"])
-        if args.stages:
-            print_stages(run_json("--stage-split", env))
     except BaseException:
         if log.exists():
             print(f"gunicorn's log ({log}), the end:\n" + log.read_text()[-3000:])

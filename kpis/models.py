@@ -519,6 +519,28 @@ class Assessment(models.Model):
     verdict_reason = models.CharField(max_length=200, blank=True)
     rule_table = models.ForeignKey(VerdictRuleTable, on_delete=models.PROTECT)
     computed_at = models.DateTimeField()
+    # The published read model: for published assessments, the value's figures as the public
+    # reads them (the source's disclosure rule applied) and its vintage, stored when the
+    # release publishes so that exports read them as they are (``published_figures_store``).
+    public_numerator = models.FloatField(null=True)
+    public_denominator = models.FloatField(null=True)
+    public_value = models.FloatField(null=True)
+    public_lower95 = models.FloatField(null=True)
+    public_upper95 = models.FloatField(null=True)
+    public_lower998 = models.FloatField(null=True)
+    public_upper998 = models.FloatField(null=True)
+    # Database defaults too, so that set-based SQL inserting assessments need not name them.
+    public_interval_method = models.CharField(max_length=60, blank=True, default="", db_default="")
+    public_rounded = models.BooleanField(default=False, db_default=False)
+    public_version = models.PositiveIntegerField(null=True)
+    first_published_value = models.FloatField(null=True)
+    first_published_release = models.ForeignKey(
+        "Release", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    revised = models.BooleanField(default=False, db_default=False)
+    revised_in_release = models.ForeignKey(
+        "Release", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     objects = models.Manager()
     published = PublishedAssessmentManager()

@@ -101,10 +101,21 @@ def neutralised_frame(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def csv_header(columns: Sequence[str]) -> bytes:
+    """The byte-order mark (so Excel reads UTF-8) and the header line."""
+    return ("\ufeff" + ",".join(columns) + "\r\n").encode("utf-8")
+
+
+def csv_rows_stream(blocks: Iterable[bytes], *, columns: Sequence[str]) -> Iterator[bytes]:
+    """CSV from rows already written (``published_observation_csv``), after the header."""
+    yield csv_header(columns)
+    yield from blocks
+
+
 def csv_stream(frames: Iterable[pd.DataFrame], *, columns: Sequence[str]) -> Iterator[bytes]:
     """CSV as ``csv_bytes`` writes it (byte-order mark, header, CRLF), a frame at a time, so
     memory holds one frame whatever the total."""
-    yield ("\ufeff" + ",".join(columns) + "\r\n").encode("utf-8")
+    yield csv_header(columns)
     for frame in frames:
         if frame.empty:
             continue

@@ -91,6 +91,47 @@ _OBSERVATION_FIGURES = {
 }
 OBSERVATION_FIELDS = {**_KEY_FIELDS, **_OBSERVATION_FIGURES, **_DISCLOSURE_FIELDS}
 
+#: The published read model (``kpis.services.published``): each column a published assessment
+#: stores, and the column of ``observation_public_figures`` it stores.
+PUBLIC_FIGURE_COLUMNS = {
+    "public_numerator": "numerator",
+    "public_denominator": "denominator",
+    "public_value": "value",
+    "public_lower95": "lower95",
+    "public_upper95": "upper95",
+    "public_lower998": "lower998",
+    "public_upper998": "upper998",
+    "public_interval_method": "interval_method",
+    "public_rounded": "rounded",
+    "public_version": "version",
+    "first_published_value": "first_published_value",
+    "first_published_release_id": "first_published_release_id",
+    "revised": "revised",
+    "revised_in_release_id": "revised_in_release_id",
+}
+# The published view reads the figures as stored: no disclosure step and no vintage query at
+# read time; the vintage's releases by title.
+_PUBLISHED_OBSERVATION_FIGURES = {
+    **{
+        stored: shaped
+        for stored, shaped in PUBLIC_FIGURE_COLUMNS.items()
+        if not stored.endswith("_release_id")
+    },
+    "value_status": "status",
+    "public_suppressed": "suppressed",
+    "suppression_reason": "suppression_reason",
+    "release_id": "release",
+    "first_published_release__title": "first_published_release",
+    "revised_in_release__title": "revised_in_release",
+}
+PUBLISHED_OBSERVATION_FIELDS = {**_KEY_FIELDS, **_PUBLISHED_OBSERVATION_FIGURES}
+
+
+def observation_fields(view: str) -> dict[str, str]:
+    """The ORM paths ``observation_rows`` reads for a view, with their output names."""
+    return PUBLISHED_OBSERVATION_FIELDS if view == View.PUBLISHED else OBSERVATION_FIELDS
+
+
 #: The columns of an observation, in order: (name, type, description). Types are JSON
 #: Schema's; "number" and "integer" cells may be blank.
 OBSERVATION_SCHEMA = [
@@ -341,16 +382,28 @@ def observation_rows(
     internal_place_ids=(),
 ) -> QuerySet:
     """Each value of the rows the filters select, as ``view`` shows them, ordered by id:
-    dicts of ``OBSERVATION_FIELDS`` (``.values_list(*OBSERVATION_FIELDS)`` for tuples); one
-    query, any number of rows."""
-    stored = _observation_of(view)
+    dicts of ``observation_fields(view)`` (``.values_list(*observation_fields(view))`` for
+    tuples); one query, any number of rows."""
     rows = _filtered(
         _base_rows(view=view, as_of=as_of, internal_place_ids=internal_place_ids), filters
-    ).annotate(
-        version_shown=Subquery(stored.values("version")[:1]),
-        source_rounded=Coalesce(Subquery(stored.values("rounded")[:1]), Value(False)),
     )
-    return rows.order_by("id").values(*OBSERVATION_FIELDS)
+    if view == View.PUBLISHED:
+        return rows.order_by("id").values(*PUBLISHED_OBSERVATION_FIELDS)
+    return observation_source_rows(rows, view=view)
+
+
+def observation_source_rows(rows: QuerySet[Assessment], *, view: str) -> QuerySet:
+    """Assessments with what shaping their values needs (``OBSERVATION_FIELDS``): the stored
+    version of each value and whether its source rounded it, ordered by id."""
+    stored = _observation_of(view)
+    return (
+        rows.annotate(
+            version_shown=Subquery(stored.values("version")[:1]),
+            source_rounded=Coalesce(Subquery(stored.values("rounded")[:1]), Value(False)),
+        )
+        .order_by("id")
+        .values(*OBSERVATION_FIELDS)
+    )
 
 
 def assessment_rows(
@@ -400,18 +453,46 @@ def _with_vintages(frame: pd.DataFrame, *, as_of: Release | None) -> pd.DataFram
             first_published_release="",
             revised=False,
             revised_in_release="",
+            first_published_release_id=pd.NA,
+            revised_in_release_id=pd.NA,
         )
     vintages = series_vintages(series_ids=frame["series"].unique().tolist(), as_of=release)
     out = frame.merge(vintages, on=["series", "period"], how="left")
     out["revised"] = out["revised"].astype("boolean").fillna(False).astype(bool)
     for column in ("first_published_release", "revised_in_release"):
         out[column] = out[column].fillna("")
+    for column in ("first_published_release_id", "revised_in_release_id"):
+        out[column] = pd.to_numeric(out[column]).astype("Int64")
     return out
 
 
+def _stored_published_frame(rows) -> pd.DataFrame:
+    """Rows of the published view, as the release stored them for the public."""
+    frame = _records(rows, PUBLISHED_OBSERVATION_FIELDS)
+    for column in ("suppressed", "rounded", "revised"):
+        frame[column] = frame[column].astype(bool)
+    for column in ("first_published_release", "revised_in_release"):
+        frame[column] = frame[column].fillna("")
+    numbers = [name for name, kind, _ in OBSERVATION_SCHEMA if kind == "number"]
+    frame[numbers] = frame[numbers].apply(pd.to_numeric).astype(float)
+    for column in ("version", "release"):
+        frame[column] = pd.to_numeric(frame[column]).astype("Int64")
+    return frame[OBSERVATION_COLUMNS]
+
+
 def observation_frame(rows, *, view: str, as_of: Release | None = None) -> pd.DataFrame:
-    """Rows of ``observation_rows`` as ``OBSERVATION_COLUMNS``, disclosed for the published
-    view, with their vintages; one query (none for no rows)."""
+    """Rows of ``observation_rows`` as ``OBSERVATION_COLUMNS``: for the published view as the
+    release stored them for the public (no query); for the internal view with their vintages
+    (one query; none for no rows)."""
+    if view == View.PUBLISHED:
+        return _stored_published_frame(rows)
+    return observation_public_figures(rows, view=view, as_of=as_of)[OBSERVATION_COLUMNS]
+
+
+def observation_public_figures(rows, *, view: str, as_of: Release | None = None) -> pd.DataFrame:
+    """Rows of ``observation_source_rows`` shaped for ``view``: for the published view, the
+    source's disclosure rule applied (``disclosed_figures``); each with its vintage, keyed by
+    ``id`` (the assessment's), with the vintage's release ids. One query."""
     frame = _records(rows, OBSERVATION_FIELDS)
     frame["suppressed"] = frame["suppressed"].astype(bool)
     frame["source_rounded"] = frame["source_rounded"].astype(bool)
@@ -430,8 +511,7 @@ def observation_frame(rows, *, view: str, as_of: Release | None = None) -> pd.Da
         frame["rounded"] = frame["source_rounded"]
     frame["version"] = pd.to_numeric(frame["version"]).astype("Int64")
     frame["release"] = pd.to_numeric(frame["release"]).astype("Int64")
-    frame = _with_vintages(frame, as_of=as_of)
-    return frame[OBSERVATION_COLUMNS]
+    return _with_vintages(frame, as_of=as_of)
 
 
 def assessment_frame(rows, *, view: str, as_of: Release | None = None) -> pd.DataFrame:
@@ -482,3 +562,64 @@ def figures_last_changed(*, view: str, internal_place_ids=()) -> tuple[object, s
     if release is None:
         return None, "published-none"
     return release[1], f"published-{release[0]}-{release[1].isoformat()}"
+
+
+# The published observations as CSV, written by PostgreSQL ----------------------------------
+
+#: Cell text as the pandas path writes it (``reporting.exports.csv_stream``): floats as Python
+#: writes them (90.0, not 90), booleans as True/False, blank for null or empty text, and text a
+#: spreadsheet would run as a formula prefixed with a quote (``kpis.returns.report``).
+_CSV_CELL = {
+    "string": "CASE WHEN {c} ~ '^[-=+@\\t\\r]' THEN '''' || {c} ELSE NULLIF({c}, '') END",
+    "number": (
+        "CASE WHEN {c} = trunc({c}) AND abs({c}) < 1e15 "
+        "THEN trunc({c})::bigint::text || '.0' ELSE {c}::text END"
+    ),
+    "integer": "{c}::text",
+    "boolean": "CASE WHEN {c} THEN 'True' ELSE 'False' END",
+    "date": "{c}::text",
+}
+_OBSERVATION_KINDS = {name: kind for name, kind, _ in OBSERVATION_SCHEMA}
+#: Bytes handed on at a time by ``published_observation_csv``.
+CSV_BLOCK_BYTES = 256 * 1024
+
+
+def published_observation_copy_sql(*, filters: FigureFilters, as_of: Release | None = None) -> str:
+    """``COPY (...) TO STDOUT`` of the published observations the filters select, each cell as
+    ``observation_frame`` and ``csv_stream`` would write it, ordered by id (PostgreSQL only)."""
+    from django.db import connection
+    from django.db.models import F
+    from psycopg import ClientCursor
+
+    aliases = {out: f"c_{out}" for out in PUBLISHED_OBSERVATION_FIELDS.values()}
+    rows = (
+        _filtered(_base_rows(view=View.PUBLISHED, as_of=as_of, internal_place_ids=()), filters)
+        .order_by("id")
+        .values(**{aliases[out]: F(path) for path, out in PUBLISHED_OBSERVATION_FIELDS.items()})
+    )
+    sql, params = rows.query.sql_with_params()
+    connection.ensure_connection()
+    inner = ClientCursor(connection.connection).mogrify(sql, params)
+    cells = ", ".join(
+        _CSV_CELL[_OBSERVATION_KINDS[name]].format(c=f"f.{aliases[name]}")
+        for name in OBSERVATION_COLUMNS
+    )
+    return f"COPY (SELECT {cells} FROM ({inner}) f ORDER BY f.c_id) TO STDOUT (FORMAT csv)"
+
+
+def published_observation_csv(*, filters: FigureFilters, as_of: Release | None = None):
+    """The published observations' CSV rows (no header, CRLF line ends) in blocks of about
+    ``CSV_BLOCK_BYTES``, straight from PostgreSQL's COPY: constant memory, any number of
+    rows."""
+    from django.db import connection
+
+    statement = published_observation_copy_sql(filters=filters, as_of=as_of)
+    block = bytearray()
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for data in copy:
+            block += data
+            if len(block) >= CSV_BLOCK_BYTES:
+                yield bytes(block).replace(b"\n", b"\r\n")
+                block.clear()
+    if block:
+        yield bytes(block).replace(b"\n", b"\r\n")

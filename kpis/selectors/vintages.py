@@ -347,26 +347,29 @@ def release_changes(*, release: Release) -> ReleaseChanges:
     )
 
 
+#: A value's vintage: whether revised, its first published value, and the releases (titles
+#: and ids) that first published a value and, where revised, published the one shown.
+VINTAGE_COLUMNS = [
+    "revised",
+    "first_published_value",
+    "first_published_release",
+    "revised_in_release",
+    "first_published_release_id",
+    "revised_in_release_id",
+]
+
+
 def series_vintages(*, series_ids, as_of: Release) -> pd.DataFrame:
     """Each published value of these series as ``as_of`` left it, with its vintage: one row per
-    series and period (``series``, ``period``, ``revised``, ``first_published_value``,
-    ``first_published_release``, ``revised_in_release``); one query."""
+    series and period (``series``, ``period`` and ``VINTAGE_COLUMNS``); one query."""
     history = _frame(
         published_assessment_history(as_of=as_of, series_ids=series_ids), _HISTORY_FIELDS
     )
+    columns = [*_KEY, *VINTAGE_COLUMNS]
     if history.empty:
-        return pd.DataFrame(
-            columns=[
-                *_KEY,
-                "revised",
-                "first_published_value",
-                "first_published_release",
-                "revised_in_release",
-            ]
-        )
+        return pd.DataFrame(columns=columns)
     shown = disclosed_figures(history).sort_values([*_KEY, "published_at", "release"])
     latest = shown.groupby(_KEY, sort=False).tail(1)[[*_KEY, "value", "suppressed"]]
     out = vintages_of(latest, history)
-    return out[
-        [*_KEY, "revised", "first_published_value", "first_published_release", "revised_in_release"]
-    ]
+    out["revised_in_release_id"] = out["value_release_id"].where(out["revised"])
+    return out[columns]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from itertools import islice
 
+from django.db import connection
 from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.cache import get_conditional_response, patch_vary_headers
 from django.utils.http import http_date, quote_etag
@@ -26,20 +27,27 @@ from kpis.selectors.figures import (
     ASSESSMENT_COLUMNS,
     ASSESSMENT_FIELDS,
     OBSERVATION_COLUMNS,
-    OBSERVATION_FIELDS,
     FigureFilters,
     View,
     assessment_frame,
     assessment_rows,
     figures_last_changed,
+    observation_fields,
     observation_frame,
     observation_rows,
+    published_observation_csv,
 )
 from kpis.selectors.public import published_release_get
 from strategy.access import Action, places_for, user_can
 from strategy.selectors import strategy_get
 
-from ..exports import XLSX_CONTENT_TYPE, csv_stream, frame_rows, xlsx_frames_bytes
+from ..exports import (
+    XLSX_CONTENT_TYPE,
+    csv_rows_stream,
+    csv_stream,
+    frame_rows,
+    xlsx_frames_bytes,
+)
 from ..selectors import api_deliverables, api_kpis, api_periods, api_places, api_releases
 from .pagination import IdCursorPagination
 from .renderers import CSVRenderer, XLSXRenderer
@@ -275,8 +283,28 @@ class FigureListApi(ApiView):
 
     rows = staticmethod(observation_rows)
     frame = staticmethod(observation_frame)
-    fields = OBSERVATION_FIELDS
+    fields = staticmethod(observation_fields)
     columns = OBSERVATION_COLUMNS
+    #: Published rows as CSV written by the database itself (PostgreSQL), if the kind has it.
+    database_csv = staticmethod(published_observation_csv)
+
+    def _csv_body(self, rows, scope: dict):
+        if (
+            self.database_csv is not None
+            and scope["view"] == View.PUBLISHED
+            and connection.vendor == "postgresql"
+        ):
+            blocks = self.database_csv(filters=scope["filters"], as_of=scope["as_of"])
+            return csv_rows_stream(blocks, columns=self.columns)
+        shape = {"view": scope["view"], "as_of": scope["as_of"]}
+        frames = (
+            self.frame(chunk, **shape)
+            for chunk in _chunks(
+                rows.values_list(*self.fields(scope["view"])).iterator(chunk_size=EXPORT_CHUNK),
+                EXPORT_CHUNK,
+            )
+        )
+        return csv_stream(frames, columns=self.columns)
 
     def get(self, request, *args, **kwargs):
         query = FigureFilterSerializer(data=request.query_params)
@@ -301,14 +329,8 @@ class FigureListApi(ApiView):
         rows = self.rows(**scope)
         shape = {"view": scope["view"], "as_of": scope["as_of"]}
         if fmt == "csv":
-            frames = (
-                self.frame(chunk, **shape)
-                for chunk in _chunks(
-                    rows.values_list(*self.fields).iterator(chunk_size=EXPORT_CHUNK), EXPORT_CHUNK
-                )
-            )
             response = StreamingHttpResponse(
-                csv_stream(frames, columns=self.columns), content_type="text/csv; charset=utf-8"
+                self._csv_body(rows, scope), content_type="text/csv; charset=utf-8"
             )
         elif fmt == "xlsx":
             if rows.count() > XLSX_MAX_ROWS:
@@ -320,7 +342,9 @@ class FigureListApi(ApiView):
                 )
             frames = (
                 self.frame(chunk, **shape)
-                for chunk in _chunks(rows.values_list(*self.fields).iterator(), EXPORT_CHUNK)
+                for chunk in _chunks(
+                    rows.values_list(*self.fields(scope["view"])).iterator(), EXPORT_CHUNK
+                )
             )
             response = HttpResponse(
                 xlsx_frames_bytes(frames, columns=self.columns, sheet=self.file_name),
@@ -355,6 +379,7 @@ class AssessmentListApi(FigureListApi):
     serializer_class = AssessmentSerializer
     rows = staticmethod(assessment_rows)
     frame = staticmethod(assessment_frame)
-    fields = ASSESSMENT_FIELDS
+    fields = staticmethod(lambda view: ASSESSMENT_FIELDS)
+    database_csv = None
     columns = ASSESSMENT_COLUMNS
     file_name = "assessments"

@@ -38,6 +38,7 @@ EXPECTED = {
     A.UPDATE_DELIVERABLE: [(N, N, N), (N, N, N), (Y, Y, Y), (N, N, N), (Y, Y, Y), (N, N, N)],
     A.REOPEN_PERIOD: [(N, N, N), (N, N, N), (Y, Y, Y), (N, N, N), (Y, Y, Y), (N, N, N)],
     A.SEE_AUDIT_LOG: [(N, N, N), (N, N, N), (Y, Y, Y), (N, N, N), (Y, Y, Y), (N, N, N)],
+    A.SEE_DELIVERABLE_UPDATES: [(N, N, N), (Y, Y, Y), (Y, Y, Y), (Y, Y, Y), (Y, Y, Y), (N, N, N)],
     A.SEE_COMPLETENESS: [(N, N, N), (N, N, N), (Y, Y, Y), (N, N, N), (Y, Y, Y), (N, N, N)],
     A.USE_ADMIN: [(N, N, N), (N, N, N), (N, N, N), (N, N, N), (Y, Y, Y), (N, N, N)],
     A.USE_API_TOKEN: [(N, N, N), (N, N, N), (Y, Y, Y), (Y, Y, Y), (Y, Y, Y), (N, N, N)],

@@ -5,7 +5,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from kpis.models import Kpi, Observation, Series
+from kpis.models import AuditEvent, Kpi, Observation, Release, Series
 from kpis.selectors.observations import observation_first_published, observations_frame
 from kpis.services.demo import DEMO_REVISION_REASON, demo_data_load
 
@@ -17,8 +17,12 @@ def demo(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         written = demo_data_load(as_of=AS_OF, seed=7)
         yield written
+        # Everything the demo wrote, its published release included, so later tests start
+        # from the fixtures alone.
         Observation.objects.all().delete()
         Series.objects.all().delete()
+        AuditEvent.objects.filter(release__isnull=False).delete()
+        Release.objects.all().delete()
 
 
 @pytest.fixture

@@ -17,8 +17,17 @@ from openpyxl import load_workbook
 from rest_framework.authtoken.models import Token
 
 from kpis.models import Series
-from kpis.selectors.figures import ASSESSMENT_COLUMNS, OBSERVATION_COLUMNS
+from kpis.selectors.figures import (
+    ASSESSMENT_COLUMNS,
+    OBSERVATION_COLUMNS,
+    FigureFilters,
+    observation_fields,
+    observation_frame,
+    observation_rows,
+    published_observation_csv,
+)
 from kpis.services.progress import progress_recompute_dirty
+from reporting.exports import csv_header, csv_stream
 from strategy.access import Role
 from strategy.models import Place
 from tests.kpis.observation_helpers import record
@@ -234,7 +243,8 @@ def test_query_counts_do_not_grow_with_the_page(client, releases):
         assert len(response.json()["results"]) == min(page_size, 4)
         return len(queries)
 
-    assert count(1) == count(4) == 4
+    # The page, and the latest release for Last-Modified: the figures come as stored.
+    assert count(1) == count(4) == 2
 
 
 def test_cursor_pages_cover_every_row_once(client, releases):
@@ -251,3 +261,49 @@ def test_an_analyst_token_reads_published_figures_only(client, releases, make_us
     token_client(client, analyst)
     assert len(results(client.get(OBSERVATIONS))) == 4
     assert client.get(OBSERVATIONS, {"view": "internal"}).status_code == 403
+
+
+def _pandas_csv(*, filters, as_of=None) -> bytes:
+    """The published CSV as the pandas path writes it (``observation_frame``, ``csv_stream``)."""
+    rows = observation_rows(filters=filters, view="published", as_of=as_of)
+    frame = observation_frame(
+        list(rows.values_list(*observation_fields("published"))), view="published"
+    )
+    return b"".join(csv_stream([frame], columns=OBSERVATION_COLUMNS))
+
+
+@pytest.mark.parametrize(
+    "query",
+    [{}, {"kpi": "TT-RECOVERY"}, {"as_of": "first"}, {"place": "sub-icb-99g", "latest": "true"}],
+)
+def test_the_csv_postgresql_writes_is_byte_for_byte_the_pandas_one(client, releases, query):
+    # Release titles a spreadsheet would run, and text with a comma, a quote and a tab.
+    releases.first.title = '=cmd|" /C calc",1'
+    releases.first.save()
+    releases.second.title = "\tQuarter 2, revised"
+    releases.second.save()
+    if query.get("as_of") == "first":
+        query = {"as_of": releases.first.pk}
+    response = client.get(OBSERVATIONS, {**query, "format": "csv"})
+    body = b"".join(response.streaming_content)
+    filters = FigureFilters(
+        kpis=tuple(query.get("kpi", "").split(",")) if "kpi" in query else (),
+        places=(query["place"],) if "place" in query else (),
+        latest_only="latest" in query,
+    )
+    as_of = releases.first if "as_of" in query else None
+    expected = _pandas_csv(filters=filters, as_of=as_of)
+    assert body == expected
+    written_by_postgresql = published_observation_csv(filters=filters, as_of=as_of)
+    assert csv_header(OBSERVATION_COLUMNS) + b"".join(written_by_postgresql) == expected
+    rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows, query
+    april = [row for row in rows if row["period_label"] == "Apr 2023"]
+    if april and "as_of" not in query:
+        assert april[0]["first_published_release"] == '\'=cmd|" /C calc",1'
+        assert april[0]["revised_in_release"] == "'\tQuarter 2, revised"
+        assert (april[0]["value"], april[0]["numerator"], april[0]["revised"]) == (
+            "90.0",
+            "55.0",
+            "True",
+        )
