@@ -522,18 +522,18 @@ class Assessment(models.Model):
     # The published read model: for published assessments, the value's figures as the public
     # reads them (the source's disclosure rule applied) and its vintage, stored when the
     # release publishes so that exports read them as they are (``published_figures_store``).
-    public_numerator = models.FloatField(null=True)
-    public_denominator = models.FloatField(null=True)
-    public_value = models.FloatField(null=True)
-    public_lower95 = models.FloatField(null=True)
-    public_upper95 = models.FloatField(null=True)
-    public_lower998 = models.FloatField(null=True)
-    public_upper998 = models.FloatField(null=True)
+    public_numerator = models.FloatField(null=True, blank=True)
+    public_denominator = models.FloatField(null=True, blank=True)
+    public_value = models.FloatField(null=True, blank=True)
+    public_lower95 = models.FloatField(null=True, blank=True)
+    public_upper95 = models.FloatField(null=True, blank=True)
+    public_lower998 = models.FloatField(null=True, blank=True)
+    public_upper998 = models.FloatField(null=True, blank=True)
     # Database defaults too, so that set-based SQL inserting assessments need not name them.
     public_interval_method = models.CharField(max_length=60, blank=True, default="", db_default="")
     public_rounded = models.BooleanField(default=False, db_default=False)
-    public_version = models.PositiveIntegerField(null=True)
-    first_published_value = models.FloatField(null=True)
+    public_version = models.PositiveIntegerField(null=True, blank=True)
+    first_published_value = models.FloatField(null=True, blank=True)
     first_published_release = models.ForeignKey(
         "Release", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -832,8 +832,27 @@ class ReportingExpectation(models.Model):
         return f"{self.kpi_id}/{self.place_id}/{self.period_id} due {self.due_on}"
 
 
+class AppendOnlyError(RuntimeError):
+    """A change to a record that is only ever appended to (the audit log)."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    """The audit log is appended to, never edited or deleted: no bulk update or delete."""
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("The audit log cannot be edited.")
+
+    def delete(self):
+        raise AppendOnlyError("The audit log cannot be deleted from.")
+
+
 class AuditEvent(models.Model):
-    """Who did what, when: uploads, decisions, value changes, releases, pre-release access."""
+    """Who did what, when: uploads, decisions, value changes, releases, pre-release access.
+
+    Append-only: an event is created once and never saved again or deleted, one by one or in
+    bulk (and the admin shows it read-only). The people, returns and releases it names are
+    protected from deletion while it names them.
+    """
 
     class Action(models.TextChoices):
         UPLOAD = "upload", "Uploaded a return"
@@ -859,12 +878,22 @@ class AuditEvent(models.Model):
     release = models.ForeignKey(Release, null=True, blank=True, on_delete=models.PROTECT)
     detail = models.JSONField(default=dict, blank=True)
 
+    objects = AuditEventQuerySet.as_manager()
+
     class Meta:
         ordering = ["-at"]
         indexes = [models.Index(fields=["action", "at"], name="audit_action_idx")]
 
     def __str__(self):
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_id} {self.action}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnlyError("The audit log cannot be edited.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("The audit log cannot be deleted from.")
 
 
 class Commentary(models.Model):
@@ -891,3 +920,14 @@ class Commentary(models.Model):
 
     def __str__(self):
         return f"{self.kpi_id}/{self.place_id}/{self.period_id} at {self.recorded_at:%Y-%m-%d}"
+
+
+class WorkerHeartbeat(models.Model):
+    """When each Celery worker last ran the heartbeat task (every 30 s, from beat): readiness
+    asks whether any worker has beaten lately."""
+
+    worker = models.CharField(max_length=200, unique=True)
+    beat_at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.worker} at {self.beat_at:%Y-%m-%d %H:%M:%S}"

@@ -6,6 +6,7 @@ from celery import shared_task
 from django.conf import settings
 
 from .services.calendar import expectations_generate_recent, reminders_send
+from .services.heartbeat import heartbeat_record
 from .services.progress import progress_recompute_dirty, series_mark_dirty
 from .services.releases import releases_publish_due
 from .services.validation import (
@@ -72,3 +73,9 @@ def reminders_send_task() -> int:
 def expectations_generate_task() -> int:
     """Add the reporting calendar's expectations for periods that have just ended."""
     return expectations_generate_recent()
+
+
+@shared_task(bind=True, ignore_result=True)
+def worker_heartbeat_task(self) -> None:
+    """Beat every 30 s: the worker that runs it is alive and taking tasks."""
+    heartbeat_record(worker=self.request.hostname or "worker")

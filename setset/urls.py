@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from .views import healthz
+from .views import healthz, live, ready
 
 urlpatterns = [
     path("", include("reporting.urls")),
@@ -13,4 +13,6 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
+    path("health/live", live, name="health-live"),
+    path("health/ready", ready, name="health-ready"),
 ]

@@ -27,12 +27,12 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='assessment',
             name='first_published_value',
-            field=models.FloatField(null=True),
+            field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name='assessment',
             name='public_denominator',
-            field=models.FloatField(null=True),
+            field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name='assessment',
@@ -42,17 +42,17 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='assessment',
             name='public_lower95',
-            field=models.FloatField(null=True),
+            field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name='assessment',
             name='public_lower998',
-            field=models.FloatField(null=True),
+            field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name='assessment',
             name='public_numerator',
-            field=models.FloatField(null=True),
+            field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name='assessment',
@@ -62,22 +62,22 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='assessment',
             name='public_upper95',
-            field=models.FloatField(null=True),
+            field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name='assessment',
             name='public_upper998',
-            field=models.FloatField(null=True),
+            field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name='assessment',
             name='public_value',
-            field=models.FloatField(null=True),
+            field=models.FloatField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name='assessment',
             name='public_version',
-            field=models.PositiveIntegerField(null=True),
+            field=models.PositiveIntegerField(blank=True, null=True),
         ),
         migrations.AddField(
             model_name='assessment',

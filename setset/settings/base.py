@@ -1,6 +1,6 @@
 """Settings shared by every environment; each value is read from the environment."""
 
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import environ
@@ -30,6 +30,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_celery_beat",
+    "axes",
     "strategy",
     "kpis",
     "reporting",
@@ -44,6 +45,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out log-in with the lock-out page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "setset.urls"
@@ -88,6 +91,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+
+# Log-in throttling (django-axes): after SETSET_LOGIN_FAILURE_LIMIT wrong passwords for one
+# username, that account cannot log in for SETSET_LOGIN_LOCKOUT_MINUTES, even with the right
+# password. By username, not address: colleagues behind one NHS network address must not lock
+# each other out. Administrators unlock in the admin (Access attempts) or with
+# `manage.py axes_reset_username <username>`.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("SETSET_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("SETSET_LOGIN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+# Axes warns when the lock is not also by address, as User-Agents and cookies can be rotated:
+# ours is by username, which an attacker cannot rotate against one account.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 LOGIN_REDIRECT_URL = "reporting:home"
 LOGOUT_REDIRECT_URL = "reporting:home"
 
@@ -247,6 +269,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "kpis.tasks.uploads_sweep_stuck_task",
         "schedule": 300.0,
     },
+    # Readiness (/health/ready) asks that some worker ran this lately.
+    "worker-heartbeat": {
+        "task": "kpis.tasks.worker_heartbeat_task",
+        "schedule": 30.0,
+    },
     # Pick up any series marked dirty whose enqueued job was lost.
     "progress-recompute-dirty": {
         "task": "kpis.tasks.progress_recompute_task",
@@ -254,6 +281,8 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Readiness fails when no worker has beaten for this long (the heartbeat runs every 30 s).
+WORKER_HEARTBEAT_MAX_AGE = env.int("SETSET_WORKER_HEARTBEAT_MAX_AGE", default=180)
 
 LOGGING = {
     "version": 1,
