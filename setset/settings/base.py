@@ -5,6 +5,9 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from django_guid.integrations import CeleryIntegration
+
+from setset.logging import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
@@ -31,12 +34,15 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_celery_beat",
     "axes",
+    "django_guid",
     "strategy",
     "kpis",
     "reporting",
 ]
 
 MIDDLEWARE = [
+    # First, so every log line of the request carries its id.
+    "django_guid.middleware.guid_middleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -284,9 +290,12 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # Readiness fails when no worker has beaten for this long (the heartbeat runs every 30 s).
 WORKER_HEARTBEAT_MAX_AGE = env.int("SETSET_WORKER_HEARTBEAT_MAX_AGE", default=180)
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
+# One line per event, with the request's id (setset/logging.py); JSON in production.
+LOGGING = logging_config(
+    log_format=env("SETSET_LOG_FORMAT", default="text"),
+    level=env("DJANGO_LOG_LEVEL", default="INFO"),
+)
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "INTEGRATIONS": [CeleryIntegration(use_django_logging=True, log_parent=True)],
 }

@@ -1,7 +1,7 @@
 """Production: every secret from the environment with no default; hardened transport."""
 
 from .base import *  # noqa: F403
-from .base import REDIS_TRANSPORT_OPTIONS, env
+from .base import REDIS_TRANSPORT_OPTIONS, env, logging_config
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")  # no default: boot fails without it
@@ -13,7 +13,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = dict(REDIS_TRANSPORT_OPTIONS)
 DEMO_ACCOUNTS_ALLOWED = False
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^health/"]
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
@@ -23,3 +23,8 @@ SECURE_HSTS_PRELOAD = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+# JSON log lines for the log collector, unless told otherwise.
+LOGGING = logging_config(
+    log_format=env("SETSET_LOG_FORMAT", default="json"),
+    level=env("DJANGO_LOG_LEVEL", default="INFO"),
+)
