@@ -51,4 +51,6 @@ def logging_config(*, log_format: str, level: str) -> dict:
             }
         },
         "root": {"handlers": ["console"], "level": level},
+        # It would say, for every request, that it made an id.
+        "loggers": {"django_guid": {"level": "WARNING"}},
     }
