@@ -2,6 +2,9 @@
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 DJANGO_SETTINGS_MODULE=setset.settings.production
 WORKDIR /app
+# pg_dump and pg_restore for `manage.py dataset_export` and `dataset_restore` (PostgreSQL 15).
+RUN apt-get update && apt-get install -y --no-install-recommends postgresql-client \
+    && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml README.md ./
 COPY setset setset
 COPY strategy strategy

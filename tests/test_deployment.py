@@ -92,6 +92,29 @@ def test_compose_file_is_valid_syntax():
     assert set(result.stdout.split()) == {"db", "redis", "web", "worker", "beat"}
 
 
+def test_the_example_environment_file_is_all_the_compose_file_needs():
+    import compose
+
+    binary = Path(compose.__file__).parent / "docker-compose"
+    result = subprocess.run(
+        [
+            str(binary),
+            "-f",
+            str(BASE_DIR / "docker-compose.yml"),
+            "--env-file",
+            str(BASE_DIR / ".env.example"),
+            "config",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_clean_env(),
+    )
+    assert result.returncode == 0, result.stderr
+    assert "DJANGO_SECRET_KEY: change-me-to-50-or-more-random-characters" in result.stdout
+    assert "SETSET_LOG_FORMAT: json" in result.stdout
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
