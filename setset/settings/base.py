@@ -81,6 +81,10 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'setset.sqlite3'}"),
 }
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
+# A kept connection is checked before each request reuses it, so one the database dropped
+# (a restart, a failover, an idle timeout) is replaced rather than failing the request.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=0)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DJANGO_CONN_HEALTH_CHECKS", default=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The embedded default: the web server and the worker share one file. Write-ahead logging
     # lets pages read while the worker writes, and a writer waits for the other, not fails.
