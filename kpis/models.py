@@ -591,6 +591,7 @@ class ReturnUpload(models.Model):
         VALIDATED = "validated", "Validated"
         SUBMITTED = "submitted", "Submitted"
         SENT_BACK = "sent_back", "Sent back"
+        APPROVING = "approving", "Approved: writing its values"
         APPROVED = "approved", "Approved"
         WITHDRAWN = "withdrawn", "Withdrawn"
 

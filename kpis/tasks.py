@@ -9,6 +9,7 @@ from .services.calendar import expectations_generate_recent, reminders_send
 from .services.heartbeat import heartbeat_record
 from .services.progress import progress_recompute_dirty, series_mark_dirty
 from .services.releases import releases_publish_due
+from .services.returns import upload_approval_finish
 from .services.validation import (
     upload_held_by_another_attempt,
     upload_validate,
@@ -49,6 +50,15 @@ def upload_validate_task(self, upload_id: int) -> str:
         # Redelivered while the dead attempt still looks alive: try once it has gone silent.
         raise self.retry(countdown=settings.RETURN_CLAIM_TIMEOUT + 5)
     return "already done"
+
+
+# Acknowledged once done, and redelivered if its worker dies: writing is all or nothing, and
+# done once (a second delivery finds the return approved and leaves it).
+@shared_task(acks_late=True, reject_on_worker_lost=True)
+def upload_approve_task(upload_id: int) -> str:
+    """Write an approved return's values, for returns too large to write in the request."""
+    upload = upload_approval_finish(upload_id=upload_id)
+    return upload.state if upload is not None else "already done"
 
 
 @shared_task

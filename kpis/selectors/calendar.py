@@ -22,7 +22,12 @@ STATES = ("released", "approved", "submitted", "uploaded", "late", "expected")
 #: States in which the place has sent its figures: nobody is reminded about these.
 RECEIVED = frozenset({"released", "approved", "submitted"})
 STAGED_STATES = (ReturnUpload.State.VALIDATED, ReturnUpload.State.SENT_BACK)
-LIVE_STATES = (*STAGED_STATES, ReturnUpload.State.SUBMITTED, ReturnUpload.State.APPROVED)
+LIVE_STATES = (
+    *STAGED_STATES,
+    ReturnUpload.State.SUBMITTED,
+    ReturnUpload.State.APPROVING,
+    ReturnUpload.State.APPROVED,
+)
 
 
 def expectations_with_status(*, today: date | None = None, period_label: str | None = None):

@@ -38,6 +38,13 @@ def progress_recompute_enqueue() -> None:
     transaction.on_commit(lambda: _send(progress_recompute_task))
 
 
+def upload_approve_enqueue(upload_id: int) -> None:
+    """Ask a worker to write an approved return's values once the current transaction commits."""
+    from ..tasks import upload_approve_task
+
+    transaction.on_commit(lambda: _send(upload_approve_task, upload_id))
+
+
 def upload_validate_enqueue(upload_id: int) -> None:
     """Ask a worker to validate and stage an upload once the current transaction commits."""
     from ..tasks import upload_validate_task

@@ -28,7 +28,7 @@ from ..bulk.ingest import staged_ingest
 from ..models import AuditEvent, ReturnRow, ReturnUpload
 from ..selectors.returns import uploads_visible_to
 from .audit import audit
-from .enqueue import progress_recompute_enqueue, upload_validate_enqueue
+from .enqueue import progress_recompute_enqueue, upload_approve_enqueue, upload_validate_enqueue
 from .observations import VALUE_COLUMNS, observations_ingest
 from .validation import upload_validate
 
@@ -210,15 +210,45 @@ def upload_decide(
         raise ValidationError(f"A {upload.get_state_display().lower()} return cannot be decided.")
     if not approve and not reason.strip():
         raise ValidationError("Say why the return is sent back.")
-    upload.state = State.APPROVED if approve else State.SENT_BACK
+    # A large return's values are written by a worker, with progress, not in this request.
+    in_background = approve and upload.row_count > settings.RETURN_APPROVE_IN_BACKGROUND_ROWS
+    if in_background:
+        upload.state = State.APPROVING
+        upload.stage = f"Waiting to write its {upload.row_count:,} rows"
+        upload.percent = 0
+    else:
+        upload.state = State.APPROVED if approve else State.SENT_BACK
     upload.decided_by = user
     upload.decided_at = timezone.now()
     upload.decision_reason = reason.strip()
-    upload.save(update_fields=["state", "decided_by", "decided_at", "decision_reason"])
+    upload.save(
+        update_fields=["state", "stage", "percent", "decided_by", "decided_at", "decision_reason"]
+    )
     action = AuditEvent.Action.APPROVE if approve else AuditEvent.Action.SEND_BACK
     audit(action=action, actor=user, upload=upload, reason=upload.decision_reason)
-    if approve:
+    if in_background:
+        upload_approve_enqueue(upload.pk)
+    elif approve:
         upload.values_changed = upload_ingest(upload=upload, actor=user)
+    return upload
+
+
+def upload_approval_finish(*, upload_id: int) -> ReturnUpload | None:
+    """Write the values of a return approved for writing in the background, once: ``None`` if
+    it is not waiting for that (a second delivery of the task, say). All or nothing: a worker
+    that dies part-way leaves it waiting, for the task's redelivery or the sweep."""
+    waiting = ReturnUpload.objects.filter(pk=upload_id, state=State.APPROVING)
+    if not waiting.update(stage="Writing the approved values", percent=10):
+        return None
+    with transaction.atomic():
+        upload = ReturnUpload.objects.select_for_update().get(pk=upload_id)
+        if upload.state != State.APPROVING:
+            return None
+        upload.values_changed = upload_ingest(upload=upload, actor=upload.decided_by)
+        upload.state = State.APPROVED
+        upload.stage = "Values written"
+        upload.percent = 100
+        upload.save(update_fields=["values_changed", "state", "stage", "percent"])
     return upload
 
 
@@ -228,10 +258,10 @@ def upload_withdraw(*, upload: ReturnUpload, user: User, reason: str) -> ReturnU
     upload = ReturnUpload.objects.select_for_update().get(pk=upload.pk)
     if not upload_may_withdraw(user=user, upload=upload):
         raise PermissionDenied("Only the uploader or an administrator withdraws a return.")
-    if upload.state in (State.APPROVED, State.WITHDRAWN):
+    if upload.state in (State.APPROVING, State.APPROVED, State.WITHDRAWN):
         raise ValidationError(
             "An approved return is corrected by a new return, not withdrawn."
-            if upload.state == State.APPROVED
+            if upload.state in (State.APPROVING, State.APPROVED)
             else "The return is already withdrawn."
         )
     upload.state = State.WITHDRAWN

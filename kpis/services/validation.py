@@ -29,7 +29,7 @@ from ..returns.spec import PERSON_LEVEL_CODES, Issue, ReturnContext, ReturnRejec
 from ..returns.validate import validate_return
 from ..selectors.returns import return_context, staged_duplicate_issues
 from .audit import audit
-from .enqueue import upload_validate_enqueue
+from .enqueue import upload_approve_enqueue, upload_validate_enqueue
 
 State = ReturnUpload.State
 logger = logging.getLogger(__name__)
@@ -167,6 +167,12 @@ def uploads_sweep_stuck() -> dict[str, int]:
         | Q(state=State.VALIDATING, heartbeat_at__isnull=True, uploaded_at__lt=silent_since)
     )
     requeued = failed = 0
+    # An approval whose values a worker has not written (one lost, or the task never sent).
+    for upload_id in ReturnUpload.objects.filter(
+        state=State.APPROVING, decided_at__lt=silent_since
+    ).values_list("pk", flat=True):
+        upload_approve_enqueue(upload_id)
+        requeued += 1
     for upload_id, attempts in stuck.values_list("pk", "validation_attempts"):
         if attempts < settings.RETURN_MAX_ATTEMPTS:
             upload_validate_enqueue(upload_id)

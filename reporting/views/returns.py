@@ -109,11 +109,18 @@ def _visible_upload(request, pk, *, titled: bool = False) -> ReturnUpload:
     return uploads_titled([upload])[0] if titled else upload
 
 
+# States in which a worker is at work on a return; its page follows the progress.
+IN_PROGRESS = (
+    ReturnUpload.State.RECEIVED,
+    ReturnUpload.State.VALIDATING,
+    ReturnUpload.State.APPROVING,
+)
 # States in which a return's rows are staged: checked, and kept until it is withdrawn.
 STAGED_STATES = (
     ReturnUpload.State.VALIDATED,
     ReturnUpload.State.SUBMITTED,
     ReturnUpload.State.SENT_BACK,
+    ReturnUpload.State.APPROVING,
     ReturnUpload.State.APPROVED,
 )
 
@@ -143,10 +150,14 @@ def return_detail(request, pk):
             and upload_may_decide(user=request.user, upload=upload),
             "may_submit": state == ReturnUpload.State.VALIDATED
             and upload_may_submit(user=request.user, upload=upload),
-            "may_withdraw": state not in (ReturnUpload.State.APPROVED, ReturnUpload.State.WITHDRAWN)
+            "may_withdraw": state
+            not in (
+                ReturnUpload.State.APPROVING,
+                ReturnUpload.State.APPROVED,
+                ReturnUpload.State.WITHDRAWN,
+            )
             and upload_may_withdraw(user=request.user, upload=upload),
-            "in_progress": upload.state
-            in (ReturnUpload.State.RECEIVED, ReturnUpload.State.VALIDATING),
+            "in_progress": upload.state in IN_PROGRESS,
         },
     )
 
@@ -185,8 +196,7 @@ def return_status(request, pk):
             "state_label": upload.get_state_display(),
             "stage": upload.stage,
             "percent": upload.percent,
-            "finished": upload.state
-            not in (ReturnUpload.State.RECEIVED, ReturnUpload.State.VALIDATING),
+            "finished": upload.state not in IN_PROGRESS,
         }
     )
 

@@ -200,6 +200,10 @@ RETURN_CLAIM_TIMEOUT = env.int("SETSET_RETURN_CLAIM_TIMEOUT", default=300)
 # The periodic sweep requeues an upload received or validating but silent for this long, up to
 # RETURN_MAX_ATTEMPTS attempts in all, then ends it failed with the reason.
 RETURN_STUCK_AFTER = env.int("SETSET_RETURN_STUCK_AFTER", default=900)
+# Approving a return of more rows than this writes its values in a worker, with progress.
+RETURN_APPROVE_IN_BACKGROUND_ROWS = env.int(
+    "SETSET_RETURN_APPROVE_IN_BACKGROUND_ROWS", default=20_000
+)
 RETURN_MAX_ATTEMPTS = env.int("SETSET_RETURN_MAX_ATTEMPTS", default=3)
 
 REST_FRAMEWORK = {
