@@ -50,6 +50,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "setset.replica.replica_reads_middleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it answers a locked-out log-in with the lock-out page.
@@ -93,6 +94,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
+
+
+def with_replica(databases: dict) -> dict:
+    """A PostgreSQL read replica, optional (``DATABASE_REPLICA_URL``): anonymous GET requests
+    (public pages, the API) read from it (setset/replica.py); writes and signed-in users stay
+    on the primary."""
+    if env("DATABASE_REPLICA_URL", default=""):
+        databases["replica"] = {
+            **env.db("DATABASE_REPLICA_URL"),
+            "CONN_MAX_AGE": databases["default"]["CONN_MAX_AGE"],
+            "CONN_HEALTH_CHECKS": True,
+        }
+    return databases
+
+
+DATABASES = with_replica(DATABASES)
+READ_REPLICA_ENABLED = "replica" in DATABASES
+DATABASE_ROUTERS = ["setset.replica.ReplicaRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "strategy.User"

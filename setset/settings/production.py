@@ -1,7 +1,7 @@
 """Production: every secret from the environment with no default; hardened transport."""
 
 from .base import *  # noqa: F403
-from .base import REDIS_TRANSPORT_OPTIONS, env, logging_config
+from .base import REDIS_TRANSPORT_OPTIONS, env, logging_config, with_replica
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")  # no default: boot fails without it
@@ -9,6 +9,8 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 DATABASES = {"default": env.db("DATABASE_URL")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("DJANGO_CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("DJANGO_CONN_HEALTH_CHECKS", default=True)
+DATABASES = with_replica(DATABASES)
+READ_REPLICA_ENABLED = "replica" in DATABASES
 CELERY_BROKER_URL = env("CELERY_BROKER_URL")
 CELERY_BROKER_TRANSPORT_OPTIONS = dict(REDIS_TRANSPORT_OPTIONS)
 DEMO_ACCOUNTS_ALLOWED = False
