@@ -11,6 +11,7 @@ error for it.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from django.db import transaction
 from kombu.exceptions import OperationalError
@@ -35,18 +36,18 @@ def progress_recompute_enqueue() -> None:
     """Ask a worker to recompute dirty series once the current transaction commits."""
     from ..tasks import progress_recompute_task
 
-    transaction.on_commit(lambda: _send(progress_recompute_task))
+    transaction.on_commit(partial(_send, progress_recompute_task))
 
 
 def upload_approve_enqueue(upload_id: int) -> None:
     """Ask a worker to write an approved return's values once the current transaction commits."""
     from ..tasks import upload_approve_task
 
-    transaction.on_commit(lambda: _send(upload_approve_task, upload_id))
+    transaction.on_commit(partial(_send, upload_approve_task, upload_id))
 
 
 def upload_validate_enqueue(upload_id: int) -> None:
     """Ask a worker to validate and stage an upload once the current transaction commits."""
     from ..tasks import upload_validate_task
 
-    transaction.on_commit(lambda: _send(upload_validate_task, upload_id))
+    transaction.on_commit(partial(_send, upload_validate_task, upload_id))

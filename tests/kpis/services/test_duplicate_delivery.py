@@ -18,7 +18,7 @@ ROWS = [
 
 
 @pytest.mark.worker
-def test_a_validation_delivered_twice_stages_each_row_once(celery_worker, sig):
+def test_a_validation_delivered_twice_stages_each_row_once(celery_worker, catalogue_data, sig):
     upload, _ = upload_create(
         user=sig,
         filename="history.csv",
