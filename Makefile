@@ -47,7 +47,7 @@ test: install-dev
 	$(TEST_ENV) $(MANAGE) check
 	@mkdir -p var
 	$(MANAGE) makemigrations --check --dry-run
-	$(BIN)/pytest --create-db --durations=15 $(PYTEST_ARGS)
+	$(BIN)/pytest --create-db --numprocesses=2 --durations=15 $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check --fix .

@@ -4,6 +4,7 @@ a worker, with progress, once; small returns are written in the request as befor
 "Large" is set to anything over 0 rows here (``RETURN_APPROVE_IN_BACKGROUND_ROWS``), so the
 one-row return of the upload helpers (Southend, 30 of 60 pupils, 2024-25) takes that path."""
 
+import os
 import time
 
 import pytest
@@ -20,6 +21,8 @@ from kpis.services.validation import uploads_sweep_stuck
 from tests.kpis.upload_helpers import GOOD, uploaded
 
 State = ReturnUpload.State
+#: A queue no worker reads, one per test process.
+UNREAD_QUEUE = f"test-approval-unread-{os.getpid()}"
 
 
 @pytest.fixture
@@ -43,7 +46,7 @@ def no_worker(settings):
     """Tasks go to a queue of their own that no worker reads, then are thrown away."""
     from setset.celery import app
 
-    queue = "test-approval-unread"
+    queue = UNREAD_QUEUE
     previous = (app.conf.task_always_eager, app.conf.task_default_queue)
     app.conf.task_always_eager, app.conf.task_default_queue = False, queue
     yield
@@ -88,7 +91,7 @@ def test_an_approval_whose_task_was_lost_is_sent_again_by_the_sweep(
 
     def waiting_tasks() -> int:
         with app.connection_for_write() as conn:
-            return conn.default_channel.client.llen("test-approval-unread")
+            return conn.default_channel.client.llen(UNREAD_QUEUE)
 
     upload_decide(upload=submitted, user=sig, approve=True)
     assert waiting_tasks() == 1
