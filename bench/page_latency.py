@@ -450,8 +450,9 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def gunicorn(database: str, static_root: Path, *, workers: int, log: Path):
-    """A gunicorn serving the database; yields its port, stops it on leaving."""
+def gunicorn(database: str, static_root: Path, *, workers: int, log: Path, extra_env=None):
+    """A gunicorn serving the database (``extra_env`` added to its environment); yields its
+    port, stops it on leaving."""
     port = free_port()
     with log.open("ab") as output:
         server = subprocess.Popen(
@@ -467,7 +468,7 @@ def gunicorn(database: str, static_root: Path, *, workers: int, log: Path):
                 "--log-level",
                 "warning",
             ],
-            env=server_env(database, static_root),
+            env={**server_env(database, static_root), **(extra_env or {})},
             cwd=ROOT,
             stdout=output,
             stderr=subprocess.STDOUT,

@@ -6,7 +6,6 @@ A real gunicorn worker keeps its connection between requests (``DJANGO_CONN_MAX_
 PostgreSQL itself drops it: the session is given a 300 ms ``idle_session_timeout``."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -16,13 +15,9 @@ import urllib.request
 import pytest
 from django.db import connection
 
+from tests.process_helpers import spare_port, stop
+
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
-
-
-def spare_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def get(url: str) -> tuple[int, str]:
@@ -70,8 +65,7 @@ def serve(tmp_path):
 
     yield start
     for process in started:
-        process.terminate()
-        process.wait(timeout=15)
+        stop(process)
 
 
 def test_a_dropped_kept_connection_is_replaced_before_the_next_request(serve, catalogue_data):

@@ -5,7 +5,6 @@ A Redis server of its own on a spare port is started and stopped by the test, an
 is a real Celery process consuming from it."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -18,14 +17,9 @@ from django.db import connection
 from kpis.models import ReturnRow, ReturnUpload
 from kpis.services.validation import uploads_sweep_stuck
 from tests.kpis.upload_helpers import GOOD
+from tests.process_helpers import spare_port, stop, wait_until
 
 CELERY = Path(sys.executable).with_name("celery")
-
-
-def spare_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def start_redis(port: int) -> subprocess.Popen:
@@ -53,15 +47,6 @@ def start_redis(port: int) -> subprocess.Popen:
             time.sleep(0.05)
     server.kill()
     raise AssertionError(f"redis-server did not start on port {port}")
-
-
-def stop(process: subprocess.Popen | None) -> None:
-    if process is not None and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 @pytest.fixture
@@ -128,13 +113,17 @@ def test_an_upload_while_redis_is_down_is_kept_and_checked_when_it_returns(
         worker = start_worker(port, tmp_path, log)
         settings.RETURN_STUCK_AFTER = 0
         assert uploads_sweep_stuck() == {"requeued": 1, "failed": 0}
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            upload.refresh_from_db()
-            if upload.state == ReturnUpload.State.VALIDATED:
-                break
-            time.sleep(0.1)
-        assert upload.state == ReturnUpload.State.VALIDATED, log.read_text(errors="replace")[-3000:]
+        try:
+            wait_until(
+                lambda: ReturnUpload.objects.filter(
+                    pk=upload.pk, state=ReturnUpload.State.VALIDATED
+                ).exists(),
+                seconds=120,
+                what="the worker to check the upload",
+            )
+        except AssertionError as missed:
+            raise AssertionError(f"{missed}: {log.read_text(errors='replace')[-3000:]}") from None
+        upload.refresh_from_db()
         # Southend's 30 of 60 pupils: one row, staged once.
         assert upload.row_count == 1
         assert ReturnRow.objects.filter(upload=upload).count() == 1

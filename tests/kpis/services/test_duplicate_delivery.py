@@ -9,6 +9,7 @@ from kpis.models import AuditEvent, ReturnRow, ReturnUpload
 from kpis.services.returns import upload_create
 from kpis.tasks import upload_validate_task
 from tests.kpis.upload_helpers import HISTORY_HEADER
+from tests.process_helpers import wait_until
 
 ROWS = [
     f"MHST-PUPIL-COVERAGE,{place},{year}-{(year + 1) % 100:02d},,30,60,50,,\n"
@@ -28,12 +29,11 @@ def test_a_validation_delivered_twice_stages_each_row_once(celery_worker, catalo
     # Once from the upload itself, and twice more, as a redelivery would.
     upload_validate_task.delay(upload.pk)
     upload_validate_task.delay(upload.pk)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        upload.refresh_from_db()
-        if upload.state == ReturnUpload.State.VALIDATED:
-            break
-        time.sleep(0.1)
+    wait_until(
+        lambda: ReturnUpload.objects.filter(pk=upload.pk, state=ReturnUpload.State.VALIDATED),
+        seconds=60,
+        what="the worker to check the upload",
+    )
     time.sleep(2)  # long enough for the other deliveries to have run (each takes ~30 ms)
     upload.refresh_from_db()
     assert upload.state == ReturnUpload.State.VALIDATED

@@ -5,7 +5,6 @@ The worker is a real Celery process; it is caught mid-publication by holding the
 its transaction must lock, then killed while it waits."""
 
 import signal
-import subprocess
 import time
 from datetime import timedelta
 
@@ -18,21 +17,13 @@ from kpis.models import Assessment, AuditEvent, Observation, Release
 from kpis.tasks import releases_publish_due_task
 from tests.kpis.release_helpers import two_releases_and_a_pending_one
 from tests.kpis.services.test_worker_death import start_worker, wait_for
+from tests.process_helpers import stop
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def _dsn() -> str:
     return f"postgresql://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}"
-
-
-def stop(process) -> None:
-    if process is not None and process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_a_release_whose_worker_dies_mid_publication_publishes_once(catalogue_data, sig, tmp_path):
