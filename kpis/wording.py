@@ -35,12 +35,14 @@ def change_sentence(
     baseline_value: float | None,
     change_category: str,
     change_reason: str,
+    baseline_withheld: bool = False,
 ) -> str:
     """One sentence: the latest figure, what has changed since the baseline (named), and
     whether that change is real or could be chance.
 
     1. A suppressed latest figure: say so and why nothing more can be said.
-    2. No baseline figure: give the latest figure and say there is none to compare with.
+    2. A withheld baseline (its own value suppressed): say so, and give no change.
+       No baseline figure: give the latest figure and say there is none to compare with.
     3. A significant change: "up/down from X in <baseline>", better or worse by the KPI's
        direction (or just higher/lower when neither is better), "unlikely to be chance".
     4. No significant change: "could be chance".
@@ -52,6 +54,11 @@ def change_sentence(
             "of the small number of people it counts."
         )
     latest = f"In {period}, the figure for {place} was {_number(value, facts.unit)}"
+    if baseline_withheld and baseline_label:
+        return (
+            f"{latest}. The baseline figure, for {baseline_label}, is not shown, to protect the "
+            "privacy of the small number of people it counts, so neither is the change since."
+        )
     if baseline_value is None or not baseline_label:
         return f"{latest}. There is no baseline figure to compare it with yet."
     if baseline_label == period:

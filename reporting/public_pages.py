@@ -77,6 +77,7 @@ def _figure(kpi: Kpi, row) -> Figure:
             baseline_value=None if pd.isna(baseline) else float(baseline),
             change_category=row["change_category"] or "",
             change_reason=row["change_reason"] or "",
+            baseline_withheld=bool(row["baseline_hidden"]),
         ),
         benchmark=BENCHMARK_LABELS.get(row["benchmark_england"] or "", ""),
         suppressed=bool(row["public_suppressed"]),

@@ -22,11 +22,11 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from django.db.models import Exists, Max, OuterRef, QuerySet, Subquery, Value
+from django.db.models import Max, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from ..models import Assessment, Kpi, Observation, Release, Series
-from .public import published_assessments
+from .public import baseline_withheld, published_assessments
 from .releases import release_latest_published
 from .vintages import disclosed_figures, series_vintages
 
@@ -419,16 +419,9 @@ def assessment_rows(
     ``baseline_hidden``: the baseline period's own value is publicly suppressed in the same
     release, so its value must not be given away as this row's baseline.
     """
-    baseline_suppressed = Assessment.objects.filter(
-        series_id=OuterRef("series_id"),
-        scope=OuterRef("scope"),
-        release_id=OuterRef("release_id"),
-        period__label=OuterRef("baseline_label"),
-        public_suppressed=True,
-    )
     rows = _filtered(
         _base_rows(view=view, as_of=as_of, internal_place_ids=internal_place_ids), filters
-    ).annotate(baseline_hidden=Exists(baseline_suppressed))
+    ).annotate(baseline_hidden=baseline_withheld())
     return rows.order_by("id").values(*ASSESSMENT_FIELDS)
 
 

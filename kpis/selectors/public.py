@@ -8,7 +8,7 @@ or anonymous API call through it.
 
 from __future__ import annotations
 
-from django.db.models import F, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery
 
 from ..models import Assessment, Release
 from .releases import release_latest_published
@@ -37,6 +37,20 @@ def published_assessments(*, as_of: Release | None = None) -> QuerySet[Assessmen
         .values("release_id")[:1]
     )
     return rows.filter(release__published_at__lte=cutoff, release_id=Subquery(latest_for_series))
+
+
+def baseline_withheld() -> Exists:
+    """For an assessment: whether its baseline period's own value is publicly suppressed in the
+    same release and scope, so that value must not be given away as this one's baseline."""
+    return Exists(
+        Assessment.objects.filter(
+            series_id=OuterRef("series_id"),
+            scope=OuterRef("scope"),
+            release_id=OuterRef("release_id"),
+            period__label=OuterRef("baseline_label"),
+            public_suppressed=True,
+        )
+    )
 
 
 def published_release_get(*, release_id: int | None = None) -> Release | None:

@@ -12,7 +12,7 @@ import pandas as pd
 from ..disclosure import COUNT_STATISTICS, round_to_base
 from ..models import Breakdown, Kpi, Release
 from .dashboards import ASSESSMENT_FIELDS
-from .public import published_assessments
+from .public import baseline_withheld, published_assessments
 from .vintages import disclosed_figures
 
 PUBLIC_FIELDS = {
@@ -24,6 +24,7 @@ PUBLIC_FIELDS = {
     "release__published_at": "release_published_at",
     "series__kpi__statistic": "statistic",
     "series__kpi__disclosure_rule__rounding_base": "rounding_base",
+    "baseline_hidden": "baseline_hidden",
 }
 PUBLIC_COLUMNS = list(PUBLIC_FIELDS.values())
 
@@ -47,8 +48,10 @@ def published_frame(
 ) -> pd.DataFrame:
     """The published total (all people) assessments the public reads now, or as release
     ``as_of`` left them: one query."""
-    rows = published_assessments(as_of=as_of).filter(
-        series__breakdown__dimension=Breakdown.Dimension.ALL
+    rows = (
+        published_assessments(as_of=as_of)
+        .filter(series__breakdown__dimension=Breakdown.Dimension.ALL)
+        .annotate(baseline_hidden=baseline_withheld())
     )
     if kpi_ids is not None:
         rows = rows.filter(series__kpi_id__in=list(kpi_ids))
@@ -58,7 +61,7 @@ def published_frame(
         rows = rows.filter(is_latest=True)
     frame = pd.DataFrame.from_records(
         rows.values_list(*PUBLIC_FIELDS), columns=PUBLIC_COLUMNS
-    ).astype({"public_suppressed": bool, "within_set": bool})
+    ).astype({"public_suppressed": bool, "within_set": bool, "baseline_hidden": bool})
     # The source's rounding, exactly as the downloads apply it (kpis.selectors.vintages).
     frame = disclosed_figures(frame.assign(suppressed=frame["public_suppressed"]))
     # The baseline a sentence quotes is a shown count too.
@@ -66,6 +69,11 @@ def published_frame(
     counts = base.gt(0) & frame["statistic"].isin(COUNT_STATISTICS)
     baseline = pd.to_numeric(frame["baseline_value"]).astype(float)
     frame["baseline_value"] = baseline.where(~counts, round_to_base(baseline, base))
+    # A baseline whose own value is withheld is not given away as a later figure's baseline,
+    # nor is the change since it.
+    withheld = frame["baseline_hidden"]
+    frame.loc[withheld, "baseline_value"] = np.nan
+    frame.loc[withheld, "change_category"] = ""
     hidden = frame["public_suppressed"]
     frame.loc[hidden, _DERIVED] = np.nan
     frame.loc[hidden, _DERIVED_WORDS] = ""

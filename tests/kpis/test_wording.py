@@ -77,3 +77,23 @@ def test_the_baseline_period_itself_is_named_as_the_baseline():
     assert _sentence(period="2020-21").endswith(
         "This is the baseline that later figures are compared with."
     )
+
+
+def test_a_withheld_baseline_gives_no_figure_and_no_change():
+    sentence = change_sentence(
+        RECOVERY,
+        place="Southend",
+        period="Jun 2023",
+        value=66.666667,
+        suppressed=False,
+        baseline_label="Apr 2023",
+        baseline_value=5.0,
+        change_category="significant_increase",
+        change_reason="",
+        baseline_withheld=True,
+    )
+    assert sentence == (
+        "In Jun 2023, the figure for Southend was 66.7%. The baseline figure, for Apr 2023, is "
+        "not shown, to protect the privacy of the small number of people it counts, so neither "
+        "is the change since."
+    )
