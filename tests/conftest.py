@@ -2,6 +2,7 @@
 worker on Redis."""
 
 import os
+import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -23,12 +24,28 @@ def _load_fixtures() -> dict:
     }
 
 
+def _origin_dir() -> Path | None:
+    """The repository this checkout was cloned from, when it is a folder on this machine."""
+    found = subprocess.run(
+        ["git", "config", "--get", "remote.origin.url"],
+        cwd=settings.BASE_DIR,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    return Path(found) if found and Path(found).is_dir() else None
+
+
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
-    """The strategy's source documents, beside the checkout (CI has them there)."""
-    return Path(
-        os.environ.get("SETSET_SEEDS_DIR", Path(settings.BASE_DIR).parent / "shared" / "seeds")
-    )
+    """The strategy's source documents (``SETSET_SEEDS_DIR``): ``shared/seeds`` beside the
+    checkout, as CI has it, or beside the repository a local clone was made from."""
+    if "SETSET_SEEDS_DIR" in os.environ:
+        return Path(os.environ["SETSET_SEEDS_DIR"])
+    origin = _origin_dir()
+    places = [Path(settings.BASE_DIR).parent, *([origin.parent] if origin else [])]
+    candidates = [place / "shared" / "seeds" for place in places]
+    return next((path for path in candidates if path.is_dir()), candidates[0])
 
 
 @pytest.fixture(scope="session")
