@@ -54,14 +54,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import hashlib
 import http.client
 import io
 import json
 import math
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -71,12 +69,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-BIN = Path(sys.executable).parent
+from page_latency import (
+    BENCH_DATABASE_PREFIX as DATABASE_PREFIX,
+)
+from page_latency import (
+    BIN,
+    ROOT,
+    build_env,
+    database_admin,
+    database_fingerprint,
+    database_url,
+    files_fingerprint,
+    free_port,
+    recreate_database,
+    server_env,
+)
+
 DATABASE = "setset_bench_api"
-DATABASE_PREFIX = "setset_bench_"
-ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 PATH = "/api/v1/observations/?format=csv"
 RATE_AIM = 0.5  # the API's rate, as a share of COPY's
 MEMORY_AIM_MB = 300.0  # the worker's peak
@@ -112,55 +121,6 @@ class Shape:
 # Environments and databases
 
 
-def database_url(database: str) -> str:
-    return f"postgres://postgres@127.0.0.1:5432/{database}"
-
-
-def build_env(database: str) -> dict[str, str]:
-    """Loading data: local settings, Celery tasks run in-process."""
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "setset.settings.local",
-        "DATABASE_URL": database_url(database),
-        "DJANGO_DEBUG": "false",
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "CELERY_BROKER_URL": "memory://localhost/",
-        "CELERY_TASK_ALWAYS_EAGER": "true",
-    }
-
-
-def server_env(database: str, static_root: Path) -> dict[str, str]:
-    """Serving (and reading the query as the server builds it): the production settings, over
-    plain HTTP on the loopback."""
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "setset.settings.production",
-        "DJANGO_SECRET_KEY": "bench-only-secret-key-not-for-any-deployment-0123456789",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "DJANGO_SECURE_SSL_REDIRECT": "false",
-        "DJANGO_STATIC_ROOT": str(static_root),
-        "DATABASE_URL": database_url(database),
-        "DJANGO_LOG_LEVEL": "WARNING",
-        "CELERY_BROKER_URL": "memory://localhost/",
-        "PYTHONUNBUFFERED": "1",
-    }
-
-
-def database_admin(sql: str, params=()) -> list[tuple]:
-    """A statement on the server's maintenance database; its rows, if it returns any."""
-    import psycopg
-
-    with psycopg.connect(ADMIN_URL, autocommit=True) as connection:
-        cursor = connection.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
-
-
-def recreate_database(database: str) -> None:
-    assert database.startswith(DATABASE_PREFIX), database
-    database_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
-    database_admin(f"CREATE DATABASE {database}")
-
-
 # What the build runs to shape the data: ``--reuse`` builds the database again when any of these
 # differ from the versions it was built with.
 FINGERPRINTED = (
@@ -179,21 +139,7 @@ BUILD_VERSION = 2  # the build's own code: raise it when build() or SYNTHETIC_SQ
 
 
 def data_fingerprint(shape: Shape) -> str:
-    digest = hashlib.sha256(repr((shape, BUILD_VERSION)).encode())
-    files = {path for pattern in FINGERPRINTED for path in ROOT.glob(pattern) if path.is_file()}
-    for path in sorted(files):
-        digest.update(str(path.relative_to(ROOT)).encode())
-        digest.update(path.read_bytes())
-    return f"bench/api_stream.py {digest.hexdigest()[:16]}"
-
-
-def database_fingerprint(database: str) -> str | None:
-    """What the last complete build of the database wrote on it (its comment), if any."""
-    rows = database_admin(
-        "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s",
-        [database],
-    )
-    return rows[0][0] if rows else None
+    return files_fingerprint("bench/api_stream.py", FINGERPRINTED, shape, BUILD_VERSION)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -498,12 +444,6 @@ class MemoryWatch:
 
 # ---------------------------------------------------------------------------------------------
 # The server and the two readers
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def children(pid: int) -> list[int]:

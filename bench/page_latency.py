@@ -76,6 +76,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 SIZES = ("demo", "10x")
+#: Every benchmark's scratch databases start so (dropped and created afresh).
+BENCH_DATABASE_PREFIX = "setset_bench_"
 DATABASE_PREFIX = "setset_bench_pages_"
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 USERNAME, PASSWORD = "sig", "demo-sig-set2023"  # strategy.services.DEMO_ACCOUNTS
@@ -138,7 +140,7 @@ def server_env(database: str, static_root: Path) -> dict[str, str]:
 
 
 def recreate_database(database: str) -> None:
-    assert database.startswith(DATABASE_PREFIX), database
+    assert database.startswith(BENCH_DATABASE_PREFIX), database
     database_admin(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
     database_admin(f"CREATE DATABASE {database}")
 
@@ -174,13 +176,20 @@ FINGERPRINTED = (
 BUILD_VERSION = 1  # the build's own code: raise it when build() or scaled_demo() change
 
 
-def data_fingerprint(size: str) -> str:
-    digest = hashlib.sha256(repr((size, COPIES, PERIOD_FACTOR, BUILD_VERSION)).encode())
-    files = {path for pattern in FINGERPRINTED for path in ROOT.glob(pattern) if path.is_file()}
+def files_fingerprint(label: str, patterns, *parts) -> str:
+    """A digest of the build's own parameters and of the files that shape the data."""
+    digest = hashlib.sha256(repr(parts).encode())
+    files = {path for pattern in patterns for path in ROOT.glob(pattern) if path.is_file()}
     for path in sorted(files):
         digest.update(str(path.relative_to(ROOT)).encode())
         digest.update(path.read_bytes())
-    return f"bench/page_latency.py {size} {digest.hexdigest()[:16]}"
+    return f"{label} {digest.hexdigest()[:16]}"
+
+
+def data_fingerprint(size: str) -> str:
+    return files_fingerprint(
+        f"bench/page_latency.py {size}", FINGERPRINTED, size, COPIES, PERIOD_FACTOR, BUILD_VERSION
+    )
 
 
 def database_admin(sql: str, params=()) -> list[tuple]:

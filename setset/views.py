@@ -9,15 +9,14 @@ from django.http import HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from kpis.selectors.calendar import worker_heartbeat_latest
+from kpis.selectors.health import worker_heartbeat_latest
 
 
 @never_cache
 def healthz(request):
     """Liveness for the container: the app answers and the database responds."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT 1")
-    return HttpResponse("ok", content_type="text/plain")
+    problem = _database()
+    return HttpResponse(problem or "ok", content_type="text/plain", status=503 if problem else 200)
 
 
 @never_cache

@@ -8,13 +8,13 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 
-from django.db.models import Exists, Max, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Subquery
 from django.utils import timezone
 
 from strategy.access import Action, place_role_names
 from strategy.models import PlaceGrant
 
-from ..models import Observation, ReportingExpectation, ReturnRow, ReturnUpload, WorkerHeartbeat
+from ..models import Observation, ReportingExpectation, ReturnRow, ReturnUpload
 
 #: Where an expected return has got to, furthest first; "late" and "expected" when nothing
 #: usable has arrived (due date passed, or not yet).
@@ -100,8 +100,3 @@ def reminder_recipients() -> dict[int, set[str]]:
     for place_id, email, contact in grants:
         recipients[place_id] |= {address for address in (email, contact) if address}
     return recipients
-
-
-def worker_heartbeat_latest():
-    """When any worker last beat (``None`` if none ever has)."""
-    return WorkerHeartbeat.objects.aggregate(latest=Max("beat_at"))["latest"]

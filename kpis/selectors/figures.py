@@ -22,8 +22,10 @@ from datetime import date
 
 import numpy as np
 import pandas as pd
-from django.db.models import Max, OuterRef, QuerySet, Subquery, Value
+from django.db import connection
+from django.db.models import F, Max, OuterRef, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
+from psycopg import ClientCursor
 
 from ..models import Assessment, Kpi, Observation, Release, Series
 from .public import baseline_withheld, published_assessments
@@ -580,10 +582,6 @@ CSV_BLOCK_BYTES = 256 * 1024
 def published_observation_copy_sql(*, filters: FigureFilters, as_of: Release | None = None) -> str:
     """``COPY (...) TO STDOUT`` of the published observations the filters select, each cell as
     ``observation_frame`` and ``csv_stream`` would write it, ordered by id (PostgreSQL only)."""
-    from django.db import connection
-    from django.db.models import F
-    from psycopg import ClientCursor
-
     aliases = {out: f"c_{out}" for out in PUBLISHED_OBSERVATION_FIELDS.values()}
     rows = (
         _filtered(_base_rows(view=View.PUBLISHED, as_of=as_of, internal_place_ids=()), filters)
@@ -604,8 +602,6 @@ def published_observation_csv(*, filters: FigureFilters, as_of: Release | None =
     """The published observations' CSV rows (no header, CRLF line ends) in blocks of about
     ``CSV_BLOCK_BYTES``, straight from PostgreSQL's COPY: constant memory, any number of
     rows."""
-    from django.db import connection
-
     statement = published_observation_copy_sql(filters=filters, as_of=as_of)
     block = bytearray()
     with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:

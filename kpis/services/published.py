@@ -28,7 +28,7 @@ def published_figures_store(*, release: Release) -> int:
     """Store the public figures and vintages of every assessment the release published;
     returns the rows stored. A batch of series at a time, each in a few queries."""
     rows = Assessment.published.filter(release=release)
-    series_ids = sorted(set(rows.values_list("series_id", flat=True)))
+    series_ids = list(rows.order_by("series_id").values_list("series_id", flat=True).distinct())
     stored = 0
     for start in range(0, len(series_ids), SERIES_PER_BATCH):
         batch = rows.filter(series_id__in=series_ids[start : start + SERIES_PER_BATCH])

@@ -283,10 +283,20 @@ class FigureListApi(ApiView):
 
     rows = staticmethod(observation_rows)
     frame = staticmethod(observation_frame)
-    fields = staticmethod(observation_fields)
     columns = OBSERVATION_COLUMNS
     #: Published rows as CSV written by the database itself (PostgreSQL), if the kind has it.
     database_csv = staticmethod(published_observation_csv)
+
+    def fields(self, view: str) -> dict[str, str]:
+        return observation_fields(view)
+
+    def _frames(self, rows, scope: dict):
+        """The rows shaped a chunk at a time, read by a server-side cursor."""
+        chunks = _chunks(
+            rows.values_list(*self.fields(scope["view"])).iterator(chunk_size=EXPORT_CHUNK),
+            EXPORT_CHUNK,
+        )
+        return (self.frame(chunk, view=scope["view"], as_of=scope["as_of"]) for chunk in chunks)
 
     def _csv_body(self, rows, scope: dict):
         if (
@@ -296,15 +306,7 @@ class FigureListApi(ApiView):
         ):
             blocks = self.database_csv(filters=scope["filters"], as_of=scope["as_of"])
             return csv_rows_stream(blocks, columns=self.columns)
-        shape = {"view": scope["view"], "as_of": scope["as_of"]}
-        frames = (
-            self.frame(chunk, **shape)
-            for chunk in _chunks(
-                rows.values_list(*self.fields(scope["view"])).iterator(chunk_size=EXPORT_CHUNK),
-                EXPORT_CHUNK,
-            )
-        )
-        return csv_stream(frames, columns=self.columns)
+        return csv_stream(self._frames(rows, scope), columns=self.columns)
 
     def get(self, request, *args, **kwargs):
         query = FigureFilterSerializer(data=request.query_params)
@@ -327,7 +329,6 @@ class FigureListApi(ApiView):
         if not_modified is not None:
             return not_modified
         rows = self.rows(**scope)
-        shape = {"view": scope["view"], "as_of": scope["as_of"]}
         if fmt == "csv":
             response = StreamingHttpResponse(
                 self._csv_body(rows, scope), content_type="text/csv; charset=utf-8"
@@ -340,19 +341,17 @@ class FigureListApi(ApiView):
                         "the filters, or ask for format=csv, which streams every row."
                     }
                 )
-            frames = (
-                self.frame(chunk, **shape)
-                for chunk in _chunks(
-                    rows.values_list(*self.fields(scope["view"])).iterator(), EXPORT_CHUNK
-                )
-            )
             response = HttpResponse(
-                xlsx_frames_bytes(frames, columns=self.columns, sheet=self.file_name),
+                xlsx_frames_bytes(
+                    self._frames(rows, scope), columns=self.columns, sheet=self.file_name
+                ),
                 content_type=XLSX_CONTENT_TYPE,
             )
         else:
             page = self.paginate_queryset(rows)
-            records = frame_rows(self.frame(page, **shape), columns=self.columns)
+            records = frame_rows(
+                self.frame(page, view=scope["view"], as_of=scope["as_of"]), columns=self.columns
+            )
             response = self.get_paginated_response(self.get_serializer(records, many=True).data)
         response["ETag"] = etag
         if last_modified:
@@ -379,7 +378,10 @@ class AssessmentListApi(FigureListApi):
     serializer_class = AssessmentSerializer
     rows = staticmethod(assessment_rows)
     frame = staticmethod(assessment_frame)
-    fields = staticmethod(lambda view: ASSESSMENT_FIELDS)
     database_csv = None
+
+    def fields(self, view: str) -> dict[str, str]:
+        return ASSESSMENT_FIELDS
+
     columns = ASSESSMENT_COLUMNS
     file_name = "assessments"

@@ -16,14 +16,23 @@ from django.utils import timezone
 from kpis.models import Assessment, AuditEvent, Observation, Release
 from kpis.tasks import releases_publish_due_task
 from tests.kpis.release_helpers import two_releases_and_a_pending_one
-from tests.kpis.services.test_worker_death import start_worker, wait_for
-from tests.process_helpers import stop
+from tests.kpis.services.test_worker_death import start_worker
+from tests.process_helpers import stop, wait_until
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 
 def _dsn() -> str:
     return f"postgresql://postgres@127.0.0.1:5432/{connection.settings_dict['NAME']}"
+
+
+def other_sessions(condition: str) -> int:
+    """How many other sessions on the test database meet the ``pg_stat_activity`` condition."""
+    with psycopg.connect(_dsn(), autocommit=True) as probe:
+        return probe.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            f"AND pid <> pg_backend_pid() AND {condition}"
+        ).fetchone()[0]
 
 
 def test_a_release_whose_worker_dies_mid_publication_publishes_once(catalogue_data, sig, tmp_path):
@@ -47,29 +56,21 @@ def test_a_release_whose_worker_dies_mid_publication_publishes_once(catalogue_da
         first = start_worker(queue, tmp_path, log)
         releases_publish_due_task.delay()
 
-        def waiting_on_our_lock():
-            with psycopg.connect(_dsn(), autocommit=True) as probe:
-                row = probe.execute(
-                    "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()"
-                ).fetchone()
-            return row
-
-        wait_for(waiting_on_our_lock, seconds=120, what="the worker to be mid-publication")
+        wait_until(
+            lambda: other_sessions("wait_event_type = 'Lock'"),
+            seconds=120,
+            what="the worker to be mid-publication",
+        )
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=10)
         holder.rollback()
 
         # The dead worker's transaction is gone with it: nothing was published.
-        def rolled_back():
-            with psycopg.connect(_dsn(), autocommit=True) as probe:
-                busy = probe.execute(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
-                ).fetchone()[0]
-            return True if busy == 0 else None
-
-        wait_for(rolled_back, seconds=30, what="the dead worker's transaction to end")
+        wait_until(
+            lambda: not other_sessions("state LIKE 'idle in transaction%'"),
+            seconds=30,
+            what="the dead worker's transaction to end",
+        )
         pending.refresh_from_db()
         assert pending.published_at is None
         assert Assessment.objects.filter(release=pending).count() == 0
@@ -85,7 +86,7 @@ def test_a_release_whose_worker_dies_mid_publication_publishes_once(catalogue_da
             pending.refresh_from_db()
             return pending if pending.published_at is not None else None
 
-        wait_for(published, seconds=120, what="the release to be published")
+        wait_until(published, seconds=120, what="the release to be published")
         time.sleep(2)  # any other delivery has run by now
         july.refresh_from_db()
         assert july.release_id == pending.pk

@@ -15,6 +15,7 @@ from django.db import connection
 from kpis.models import AuditEvent, ReturnRow, ReturnUpload
 from kpis.services.returns import upload_create
 from tests.kpis.upload_helpers import HISTORY_HEADER
+from tests.process_helpers import stop, wait_until
 
 CELERY = Path(sys.executable).with_name("celery")
 ROWS = [
@@ -41,15 +42,6 @@ def start_worker(queue: str, media: Path, log: Path) -> subprocess.Popen:
     command = [str(CELERY), "-A", "setset", "worker", "--pool=solo", "-Q", queue, "-l", "INFO"]
     command += ["--without-mingle", "--without-gossip", "--without-heartbeat"]
     return subprocess.Popen(command, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-
-
-def wait_for(condition, *, seconds: float, what: str):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if (found := condition()) is not None:
-            return found
-        time.sleep(0.02)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @pytest.mark.worker
@@ -85,7 +77,9 @@ def test_a_worker_killed_mid_validation_is_survived(chunking_admin, settings, tm
 
         # Generous: a worker process takes a while to start on a busy machine.
         try:
-            wait_for(mid_validation, seconds=150, what="the first worker to start checking")
+            wait_until(
+                mid_validation, seconds=150, what="the first worker to start checking", every=0.02
+            )
         except AssertionError as missed:
             current = ReturnUpload.objects.get(pk=upload.pk)
             staged = ReturnRow.objects.filter(upload=upload).count()
@@ -109,7 +103,7 @@ def test_a_worker_killed_mid_validation_is_survived(chunking_admin, settings, tm
             current = ReturnUpload.objects.get(pk=upload.pk)
             return current if current.state == ReturnUpload.State.VALIDATED else None
 
-        done = wait_for(finished, seconds=90, what="the second worker to finish")
+        done = wait_until(finished, seconds=90, what="the second worker to finish")
         assert done.validation_attempts == 2
         assert done.row_count == len(ROWS)
         assert ReturnRow.objects.filter(upload=upload).count() == len(ROWS)
@@ -121,11 +115,6 @@ def test_a_worker_killed_mid_validation_is_survived(chunking_admin, settings, tm
     finally:
         app.conf.task_always_eager, app.conf.task_default_queue = previous
         for worker in (first, second):
-            if worker is not None and worker.poll() is None:
-                worker.terminate()
-                try:
-                    worker.wait(timeout=15)
-                except subprocess.TimeoutExpired:
-                    worker.kill()
+            stop(worker)
         with app.connection_for_write() as conn:
             conn.default_channel.queue_purge(queue)
