@@ -35,10 +35,12 @@ def _database() -> str | None:
     return None
 
 
+def _redis_is_the_broker() -> bool:
+    return settings.CELERY_BROKER_URL.startswith(("redis://", "rediss://"))
+
+
 def _redis() -> str | None:
     url = settings.CELERY_BROKER_URL
-    if not url.startswith(("redis://", "rediss://")):
-        return None
     try:
         redis.Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1).ping()
     except redis.RedisError as error:
@@ -60,11 +62,15 @@ def _worker() -> str | None:
 def ready(request):
     """Readiness: the database, Redis (when it is the broker) and a worker that beat lately.
     503, naming what is wrong, until all three are there."""
-    problems = {"database": _database(), "redis": _redis()}
+    problems = {"database": _database()}
+    if _redis_is_the_broker():
+        problems["redis"] = _redis()
     # The heartbeat lives in the database: ask only if it answers.
     problems["worker"] = _worker() if problems["database"] is None else "not asked"
     failed = {name: problem for name, problem in problems.items() if problem}
     checks = {name: failed.get(name, "ok") for name in problems}
+    if not _redis_is_the_broker():
+        checks["redis"] = "not used (the broker is not Redis)"
     return JsonResponse(
         {"status": "not ready" if failed else "ready", "checks": checks},
         status=503 if failed else 200,

@@ -59,3 +59,16 @@ def test_not_ready_when_redis_does_not_answer(client, settings):
         "redis": "Redis does not answer (ConnectionError)",
         "worker": "ok",
     }
+
+
+@pytest.mark.django_db
+def test_redis_is_not_asked_when_it_is_not_the_broker(client, settings):
+    WorkerHeartbeat.objects.create(worker="celery@a", beat_at=timezone.now())
+    settings.CELERY_BROKER_URL = "filesystem://"
+    response = client.get("/health/ready")
+    assert response.status_code == 200
+    assert response.json()["checks"] == {
+        "database": "ok",
+        "worker": "ok",
+        "redis": "not used (the broker is not Redis)",
+    }
