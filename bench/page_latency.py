@@ -36,7 +36,11 @@ Prints, per size, the places, periods, observations and assessments, then per pa
 median and 95th-percentile latency, their ratio to the trivial view's on the same server, and
 whether both are within the aim (5 times the trivial view's), with requests per second and
 the number of SQL queries the page makes (counted in-process with Django's test client
-against the same database, on a second request). Latencies are wall times at the client,
+against the same database: served from the page cache, and composed afresh). The server runs
+as deployed, with its cache (sessions and the dashboards' page cache, reporting/page_cache.py)
+in Redis (``CACHE_URL``, database 13, emptied before each page). The timed requests are served
+from the page cache, as every view is until the figures change; "first ms" is the one request
+that composed the page, just after the cache was emptied. Latencies are wall times at the client,
 queueing included: with more clients than workers, a request waits for a free worker. A page
 stops after ``--budget`` seconds of timed requests; the requests not made are reported.
 
@@ -82,6 +86,7 @@ DATABASE_PREFIX = "setset_bench_pages_"
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 USERNAME, PASSWORD = "sig", "demo-sig-set2023"  # strategy.services.DEMO_ACCOUNTS
 AIM = 5.0  # times the trivial view's latency
+CACHE_URL = "redis://127.0.0.1:6379/13"  # the served site's cache, emptied by each run
 COPIES = 9  # copies of every place with a series: ten times the places
 PERIOD_FACTOR = 10  # ten times the periods of every KPI
 
@@ -135,8 +140,17 @@ def server_env(database: str, static_root: Path) -> dict[str, str]:
         "DATABASE_URL": database_url(database),
         "DJANGO_LOG_LEVEL": "WARNING",
         "CELERY_BROKER_URL": "memory://localhost/",
+        # As deployed (docker-compose.yml): sessions and cached pages in Redis.
+        "CACHE_URL": CACHE_URL,
         "PYTHONUNBUFFERED": "1",
     }
+
+
+def flush_cache() -> None:
+    """Empty the server's cache (its Redis database): pages are composed afresh."""
+    import redis
+
+    redis.Redis.from_url(CACHE_URL).flushdb()
 
 
 def recreate_database(database: str) -> None:
@@ -398,6 +412,7 @@ def inspect(paths: list[str]) -> None:
 
     django.setup()
     from django.contrib.auth import get_user_model
+    from django.core.cache import caches
     from django.db import connection
     from django.test import Client
     from django.test.utils import CaptureQueriesContext, setup_test_environment
@@ -424,9 +439,13 @@ def inspect(paths: list[str]) -> None:
         client.force_login(user)
         for path in paths:
             client.get(path)  # the first request of a process fills caches
-            with CaptureQueriesContext(connection) as captured:
-                response = client.get(path)
-            queries[path] = [response.status_code, len(captured)]
+            counted = []
+            caches["pages"].clear()
+            for _ in range(2):  # composed afresh, then from the page cache
+                with CaptureQueriesContext(connection) as captured:
+                    response = client.get(path)
+                counted.append(len(captured))
+            queries[path] = [response.status_code, *counted]
     print("JSON " + json.dumps({"counts": counts, "queries": queries}))
 
 
@@ -568,7 +587,9 @@ class Measurement:
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
     skipped: int = 0  # not made: the page's time budget ran out
-    queries: int | None = None
+    queries: int | None = None  # from the page cache
+    queries_first: int | None = None  # composed afresh
+    first: float | None = None  # seconds: the first request once the cache was emptied
 
     @property
     def median(self) -> float:
@@ -664,10 +685,14 @@ def run_size(size: str, args, static_root: Path, log: Path) -> list[Measurement]
         for target in TARGETS:
             path = paths[target.name]
             result = Measurement(size=size, target=target, path=path)
-            status, query_count = facts["queries"].get(path, [None, None])
-            result.queries = query_count if status == 200 else None
+            status, *query_counts = facts["queries"].get(path, [None, None, None])
+            if status == 200:
+                result.queries_first, result.queries = query_counts
             results.append(result)
+            flush_cache()
+            started = time.perf_counter()
             probe, location, content = sessions[0].request("GET", path)
+            result.first = time.perf_counter() - started
             if probe == 404:
                 result.state = "not built (404)"
             elif probe != 200:
@@ -706,13 +731,16 @@ def summary(result: Measurement) -> str:
 def print_table(results: list[Measurement]) -> None:
     header = (
         f"{'size':<5} {'page':<14} {'path':<27} {'requests':>8} {'errors':>6} {'median ms':>9} "
-        f"{'p95 ms':>8} {'median x':>8} {'p95 x':>6} {'within 5x':>9} {'req/s':>6} {'queries':>7}"
+        f"{'p95 ms':>8} {'median x':>8} {'p95 x':>6} {'within 5x':>9} {'req/s':>6} "
+        f"{'queries':>7} {'first ms':>8} {'first queries':>13}"
     )
     print("\n" + header)
     print("-" * len(header))
     trivial: dict[str, Measurement] = {r.size: r for r in results if r.target.trivial and r.times}
     for r in results:
         queries = "-" if r.queries is None else str(r.queries)
+        queries_first = "-" if r.queries_first is None else str(r.queries_first)
+        first = "-" if r.first is None else f"{r.first * 1000:.1f}"
         start = f"{r.size:<5} {r.target.name:<14} {r.path:<27}"
         if not r.times:
             print(f"{start} {r.state}")
@@ -730,7 +758,7 @@ def print_table(results: list[Measurement]) -> None:
         print(
             f"{start} {len(r.times) + len(r.errors):>8} {len(r.errors):>6} {r.median:>9.1f} "
             f"{r.p95:>8.1f} {ratio_median:>8.1f} {ratio_p95:>6.1f} {within:>9} {rate:>6.1f} "
-            f"{queries:>7}"
+            f"{queries:>7} {first:>8} {queries_first:>13}"
         )
     short = [r for r in results if r.skipped]
     for r in short:

@@ -932,3 +932,17 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self):
         return f"{self.worker} at {self.beat_at:%Y-%m-%d %H:%M:%S}"
+
+
+class FiguresVersion(models.Model):
+    """One row numbering the committed changes to what the dashboards show.
+
+    Database triggers (migration 0018) add one each time a transaction that wrote the strategy's
+    or the figures' tables commits, however it wrote them (ORM, bulk, COPY), and in commit order,
+    so a page cached under one number is never served once a later change has committed.
+    """
+
+    number = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"figures version {self.number}"

@@ -100,6 +100,11 @@ def dashboard_assessments(
     return _frame(queryset)
 
 
+def kpi_heading(*, code: str) -> Kpi:
+    """A KPI's code and title only (one query); raises Kpi.DoesNotExist."""
+    return Kpi.objects.only("id", "code", "title").get(code=code)
+
+
 def kpi_for_dashboard(*, code: str) -> Kpi:
     """A KPI with its owner, disclosure rule, targets, definition versions and links; raises
     Kpi.DoesNotExist."""

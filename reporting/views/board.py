@@ -7,16 +7,18 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from kpis.board import VERDICT_LABELS
 from kpis.selectors.board import BOARD_COLUMNS, EXPORT_COLUMNS, board
 from kpis.selectors.commentary import commentary_may_read
 from kpis.services.commentary import commentary_may_write
-from strategy.access import Action, places_for
+from strategy.access import Action, places_for, user_can_everywhere
 from strategy.models import Cohort, Outcome, Theme
 
 from ..exports import XLSX_CONTENT_TYPE, csv_response, xlsx_bytes
+from ..page_cache import cached_content
 from .access import require
 
 REFUSAL = (
@@ -57,9 +59,8 @@ class BoardFilterForm(forms.Form):
             bound.widget.attrs["class"] = "nhsuk-select"
 
 
-def _board(request):
-    """The board the user may see, filtered as the query string asks (invalid filters are
-    ignored, with the form's errors shown)."""
+def _board_columns(request) -> dict[str, str]:
+    """The board's columns the user may see, code to name; refused if none."""
     require(request, Action.SEE_UNPUBLISHED, REFUSAL)
     allowed = dict(
         places_for(request.user, Action.SEE_UNPUBLISHED)
@@ -68,6 +69,12 @@ def _board(request):
     )
     if not allowed:
         raise PermissionDenied(REFUSAL)
+    return allowed
+
+
+def _board(request, allowed: dict[str, str]):
+    """The board of these columns, filtered as the query string asks (invalid filters are
+    ignored, with the form's errors shown)."""
     codes = [code for code in BOARD_COLUMNS if code in allowed]
     form = BoardFilterForm(request.GET, places=[(code, allowed[code]) for code in codes])
     filters = form.cleaned_data if form.is_valid() else {}
@@ -89,24 +96,35 @@ def _board(request):
 
 @login_required
 def board_page(request):
-    form, table = _board(request)
-    query = request.GET.urlencode()
+    require(request, Action.SEE_UNPUBLISHED, REFUSAL)
+    if not user_can_everywhere(request.user, Action.SEE_UNPUBLISHED):
+        _board_columns(request)  # a place lead with no place on the board is refused here
+
+    def content():
+        form, table = _board(request, _board_columns(request))
+        query = request.GET.urlencode()
+        return render_to_string(
+            "reporting/internal/_board_content.html",
+            {"form": form, "board": table, "query": f"?{query}" if query else ""},
+            request=request,
+        )
+
     return render(
         request,
         "reporting/internal/board.html",
-        {"form": form, "board": table, "query": f"?{query}" if query else ""},
+        {"content": cached_content(request, page="board", build=content)},
     )
 
 
 @login_required
 def board_csv(request):
-    _, table = _board(request)
+    _, table = _board(request, _board_columns(request))
     return csv_response(table.export_rows(), columns=EXPORT_COLUMNS, filename="board.csv")
 
 
 @login_required
 def board_xlsx(request):
-    _, table = _board(request)
+    _, table = _board(request, _board_columns(request))
     response = HttpResponse(
         xlsx_bytes(table.export_rows(), columns=EXPORT_COLUMNS, sheet="board"),
         content_type=XLSX_CONTENT_TYPE,

@@ -268,7 +268,24 @@ SPECTACULAR_SETTINGS = {
 }
 
 # The API's throttle counts live here: Redis when configured (shared by every web process).
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# The dashboards' cached content lives in "pages" (reporting/page_cache.py): Redis when
+# configured, otherwise each process keeps its own.
+CACHES = {
+    "default": env.cache("CACHE_URL", default="locmemcache://"),
+    "pages": env.cache("CACHE_URL", default="locmemcache://pages"),
+}
+CACHES["pages"]["KEY_PREFIX"] = "pages"
+if CACHES["pages"]["BACKEND"].endswith("LocMemCache"):
+    CACHES["pages"].setdefault("OPTIONS", {})["MAX_ENTRIES"] = 1000
+# Sessions are read from a shared cache (Redis) before the database. Never from a cache each
+# process keeps for itself: a session ended in one process would live on in another.
+if not CACHES["default"]["BACKEND"].endswith(("LocMemCache", "DummyCache")):
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# A cached page is kept at most this long, and never once the figures have changed.
+PAGE_CACHE_SECONDS = env.int("PAGE_CACHE_SECONDS", default=3600)
+# Set to the build's revision where the cache outlives a deployment (Redis), so new templates
+# are not served old content.
+PAGE_CACHE_BUILD = env("BUILD_REVISION", default="")
 
 # Celery. With no broker configured, jobs still run in a separate worker process through
 # Celery's filesystem transport, so job progress behaves as it does in production.

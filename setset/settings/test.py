@@ -39,3 +39,7 @@ STORAGES = {
     ),
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Most tests change figures inside a transaction that never commits, which the figures' version
+# (and so the page cache) rightly never sees: they render every page afresh. The page cache's
+# own tests commit, with a real cache.
+CACHES = {**CACHES, "pages": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}  # noqa: F405

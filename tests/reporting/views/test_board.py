@@ -100,7 +100,7 @@ def test_the_group_sees_every_column_and_the_cell_in_words(client, sig, kpi):
     row = page.split("BOARD-1</a>")[1].split("</tr>")[0]
     for text in (
         "2024-25",
-        '52.5% <span class="nhsuk-body-s">(95% CI 50.0% to 55.0%)</span>',
+        "52.5% <small>(95% CI 50.0% to 55.0%)</small>",
         "Not yet published: not approved",
         "Significantly better than 2020-21",
         "Common cause variation",
@@ -162,8 +162,9 @@ def _count(client, how_many, author):
 @pytest.mark.parametrize("how_many", [2, 20])
 def test_page_queries_do_not_grow_with_the_kpis(client, sig, catalogue_data, how_many):
     client.force_login(sig)
-    # The 12 of the board before commentary, and one for every cell's current commentary.
-    assert _count(client, how_many, sig) == 13
+    # The figures' version, the 12 of the board before commentary, and one for every cell's
+    # current commentary.
+    assert _count(client, how_many, sig) == 14
 
 
 def _comment(kpi, place_code, label, author, text, recorded_at=None):
@@ -180,7 +181,7 @@ def _comment(kpi, place_code, label, author, text, recorded_at=None):
 def _cells(page, kpi_code):
     """The row's value cells' HTML, by column position (SET first)."""
     row = page.split(f"{kpi_code}</a>")[1].split("</tr>")[0]
-    return row.split('<td class="nhsuk-table__cell">')[2:]
+    return row.split('<td class="nhsuk-table__cell setset-board-cell">')[1:]
 
 
 def test_a_cells_current_commentary_shows_in_that_cell_only(client, sig, kpi):

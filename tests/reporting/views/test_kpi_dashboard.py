@@ -92,4 +92,4 @@ def test_the_page_takes_the_same_queries_with_ten_times_the_places_and_periods(
     client.force_login(sig)
     with CaptureQueriesContext(connection) as queries:
         assert client.get(reverse("reporting:kpi-dashboard", args=[kpi.code])).status_code == 200
-    assert len(queries) == 11
+    assert len(queries) == 13

@@ -140,4 +140,4 @@ def test_the_page_takes_the_same_queries_with_ten_times_the_kpis_and_periods(
     with CaptureQueriesContext(connection) as queries:
         url = reverse("reporting:place-dashboard", args=["alliance-west-essex"])
         assert client.get(url).status_code == 200
-    assert len(queries) == 13
+    assert len(queries) == 14
