@@ -19,7 +19,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..assessment import Rule, assess
-from ..bulk.copy import fast_path
+from ..bulk.copy import copy_into, fast_path
 from ..models import Assessment, Observation, Release, Series, VerdictRuleTable
 from ..selectors.catalogue import kpi_frame, place_frame
 from ..selectors.observations import observations_frame
@@ -52,17 +52,22 @@ def series_recompute_request(*, kpi_ids=None) -> int:
 
 
 def series_claim_dirty(*, limit: int) -> list[int]:
-    """Claim up to ``limit`` dirty series, clearing their flags; concurrent workers skip them.
+    """Claim the dirty series of the next KPIs, clearing their flags: those of the first
+    ``limit`` dirty series and every other dirty series of the same KPIs, as a KPI's values are
+    loaded and assessed whole (its other places are the benchmarks). Concurrent workers skip
+    claimed series.
 
     A writer that marks a series again while it is being recomputed sets the flag anew, so
     the next batch picks it up: nothing is lost between claim and write.
     """
     with transaction.atomic():
-        # Ordered by KPI so a batch touches few KPIs (each KPI's data is loaded once).
-        queryset = Series.objects.filter(needs_recompute=True).order_by("kpi_id", "id")
+        dirty = Series.objects.filter(needs_recompute=True).order_by("kpi_id", "id")
         if connection.features.has_select_for_update_skip_locked:
-            queryset = queryset.select_for_update(skip_locked=True)
-        ids = list(queryset.values_list("id", flat=True)[:limit])
+            dirty = dirty.select_for_update(skip_locked=True)
+        first = list(dirty.values_list("id", "kpi_id")[:limit])
+        kpi_ids = {kpi_id for _, kpi_id in first}
+        rest = dirty.filter(kpi_id__in=kpi_ids).exclude(id__in=[i for i, _ in first])
+        ids = [i for i, _ in first] + list(rest.values_list("id", flat=True))
         Series.objects.filter(id__in=ids).update(needs_recompute=False)
     return ids
 
@@ -162,9 +167,7 @@ def progress_recompute(*, series_ids: list[int], as_of: date | None = None) -> i
         Assessment.objects.filter(
             series_id__in=series_ids, scope=Assessment.Scope.INTERNAL
         ).delete()
-        Assessment.objects.bulk_create(
-            _assessments(wanted, table=table, computed_at=now), batch_size=5000
-        )
+        _assessments_write(wanted, table=table, computed_at=now)
         Series.objects.filter(id__in=series_ids).update(computed_at=now)
     return len(wanted)
 
@@ -222,15 +225,8 @@ def published_assessments_compute(*, release: Release) -> int:
     now = timezone.now()
     with transaction.atomic():
         Assessment.objects.filter(release=release, series_id__in=series_ids).delete()
-        Assessment.objects.bulk_create(
-            _assessments(
-                frame,
-                table=table,
-                computed_at=now,
-                scope=Assessment.Scope.PUBLISHED,
-                release=release,
-            ),
-            batch_size=5000,
+        _assessments_write(
+            frame, table=table, computed_at=now, scope=Assessment.Scope.PUBLISHED, release=release
         )
         Series.objects.filter(id__in=series_ids).update(published_release=release)
         if fast_path() and len(frame) >= ANALYZE_AFTER_ROWS:
@@ -240,6 +236,73 @@ def published_assessments_compute(*, release: Release) -> int:
                 cursor.execute("ANALYZE kpis_assessment")
         published_figures_store(release=release)
     return len(frame)
+
+
+def _assessments_write(
+    frame: pd.DataFrame,
+    *,
+    table,
+    computed_at,
+    scope: str = Assessment.Scope.INTERNAL,
+    release: Release | None = None,
+) -> None:
+    """Store assessments: with COPY on PostgreSQL (the ORM spends 0.6 ms preparing each of an
+    assessment's 36 columns), through the ORM elsewhere; the same rows either way."""
+    if frame.empty:
+        return
+    if fast_path():
+        copy_into(
+            "kpis_assessment",
+            _assessment_rows(
+                frame, table=table, computed_at=computed_at, scope=scope, release=release
+            ),
+        )
+        return
+    Assessment.objects.bulk_create(
+        _assessments(frame, table=table, computed_at=computed_at, scope=scope, release=release),
+        batch_size=5000,
+    )
+
+
+def _assessment_rows(
+    frame: pd.DataFrame, *, table, computed_at, scope: str, release: Release | None
+) -> pd.DataFrame:
+    """The frame as rows of ``kpis_assessment``, column by column as ``_assessments`` fills
+    the model: a missing value is the field's default, or blank text, or false."""
+    fixed = {
+        "rule_table": table.pk,
+        "computed_at": computed_at,
+        "scope": scope,
+        "release": release.pk if release is not None else None,
+    }
+    rows = {
+        "series_id": frame["series"].astype("int64").reset_index(drop=True),
+        "period_id": frame["period"].astype("int64").reset_index(drop=True),
+    }
+    size = len(frame)
+    for field in Assessment._meta.concrete_fields:
+        if field.primary_key or field.name in ("series", "period"):
+            continue
+        kind = field.get_internal_type()
+        if field.name in fixed:
+            column = pd.Series([fixed[field.name]] * size)
+        elif field.name in frame.columns:
+            column = frame[field.name].reset_index(drop=True)
+        else:
+            default = field.get_default() if field.has_default() else None
+            column = pd.Series([default] * size)
+        if kind == "CharField":
+            column = column.where(column.notna(), "").astype(str)
+        elif kind == "BooleanField":
+            column = column.where(column.notna(), False).astype(bool)
+        elif kind == "FloatField":
+            column = pd.to_numeric(column, errors="coerce").astype("float64")
+        elif kind in ("ForeignKey", "PositiveIntegerField"):
+            column = pd.to_numeric(column, errors="coerce").astype("Int64")
+        elif kind == "DateTimeField":
+            column = pd.to_datetime(column, utc=True)
+        rows[field.column] = column
+    return pd.DataFrame(rows)
 
 
 def _assessments(
