@@ -12,7 +12,8 @@ afresh) through the product's own paths:
    return can carry as a count or a ratio of counts (counts, proportions, crude rates) on
    the resident or GP-registered basis, to 100 in all. A copy keeps its original's definition
    (code ``<code>-E<n>``, title marked as a copy) and is broken down by sex and deprivation
-   quintile.
+   quintile. About 6.5 million values in all; with
+   ``--copy-breakdowns sex,age_band,deprivation_quintile``, about 10 million.
 3. Values: for every KPI, each place on its basis valid over each period (and England), each
    period of the KPI's own type from 2019-20 to 2027-28, the total and each declared breakdown
    category; numerators and denominators drawn at random, values worked out from them. One
@@ -30,7 +31,12 @@ Prints each step's time and rate, and writes them (JSON) to ``--results``. The d
 
     .venv/bin/python bench/england.py [--database setset_bench_england] [--copies-to 100]
         [--councils 150] [--icbs 39] [--sub-icbs 99] [--workers 2] [--results FILE]
-        [--recompute-only]
+        [--recompute-only [--as-of YYYY-MM-DD]]
+
+``--ceilings-only`` writes the same files again and times PostgreSQL's COPY of them and the
+database alone writing the observation versions, beside the ingestion's rate.
+``--recompute-only`` recomputes every internal assessment of ``--database`` as it is (another
+benchmark's, say), then times the assessment engine alone over the same values: the ceiling.
 """
 
 from __future__ import annotations
@@ -84,6 +90,14 @@ def environment(database: str) -> dict[str, str]:
         "SETSET_RETURN_MAX_BYTES": "2000000000",
         "SETSET_DEMO_ACCOUNTS_ALLOWED": "true",
     }
+
+
+def mark_complete(database: str) -> None:
+    """Say on the database that its build completed (bench/page_latency.py serves it then)."""
+    import psycopg
+
+    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as c:
+        c.execute(f"COMMENT ON DATABASE {database} IS 'bench/england.py complete'")
 
 
 def recreate_database(database: str) -> None:
@@ -159,7 +173,9 @@ def england_places(*, councils: int, icbs: int, sub_icbs: int) -> list[dict]:
     return places
 
 
-def england_catalogue(directory: Path, *, kpis_in_all: int) -> list[str]:
+def england_catalogue(
+    directory: Path, *, kpis_in_all: int, breakdowns: list[str] = COPY_BREAKDOWNS
+) -> list[str]:
     """The catalogue's files with copies of the KPIs a return can carry, to ``kpis_in_all``;
     returns the codes of the KPIs given values."""
     import shutil
@@ -187,7 +203,7 @@ def england_catalogue(directory: Path, *, kpis_in_all: int) -> list[str]:
             **original,
             "code": f"{original['code']}-E{number}",
             "title": f"{original['title']} (England-scale copy {number})",
-            "breakdowns": COPY_BREAKDOWNS,
+            "breakdowns": breakdowns,
             "owner": None,
         }
         copies.append(copy)
@@ -354,7 +370,9 @@ def build(args) -> dict:
         report=LoadReport(),
     )
     with tempfile.TemporaryDirectory() as scratch:
-        codes = england_catalogue(Path(scratch), kpis_in_all=args.copies_to)
+        codes = england_catalogue(
+            Path(scratch), kpis_in_all=args.copies_to, breakdowns=args.copy_breakdowns
+        )
         catalogue_load(directory=Path(scratch))
     demo_accounts_ensure()
     user_create(username=USERNAME_UPLOADER, password="x" * 16, roles=[Role.ADMINISTRATOR])
@@ -431,7 +449,7 @@ def recompute(args) -> int:
     series_mark_dirty()
     workers = [
         subprocess.Popen(
-            [sys.executable, __file__, "--recompute-worker"],
+            [sys.executable, __file__, "--recompute-worker", "--as-of", str(args.as_of)],
             env=environment(args.database),
             cwd=ROOT,
         )
@@ -443,7 +461,7 @@ def recompute(args) -> int:
     return Assessment.objects.filter(scope=Assessment.Scope.INTERNAL).count()
 
 
-def recompute_worker() -> None:
+def recompute_worker(as_of: date) -> None:
     """As a Celery worker runs the progress task: claim a batch, recompute it, until none."""
     import django
 
@@ -452,7 +470,65 @@ def recompute_worker() -> None:
 
     remaining = True
     while remaining:
-        _, remaining = progress_recompute_dirty(as_of=LAST_DAY)
+        _, remaining = progress_recompute_dirty(as_of=as_of)
+
+
+def ingestion_ceilings() -> dict:
+    """Beside the ingestion's rate: PostgreSQL's COPY of the same files (written again, from
+    the same seed), and the database alone writing the same observation versions."""
+    from returns_ingest import copy_ceiling, storage_floor
+
+    from kpis.models import Kpi
+
+    rows = 0
+    seconds = logged_seconds = 0.0
+    with tempfile.TemporaryDirectory() as catalogue, tempfile.TemporaryDirectory() as scratch:
+        # The same KPIs in the same order as the build, so the same seed draws the same values.
+        codes = england_catalogue(Path(catalogue), kpis_in_all=Kpi.objects.count())
+        for path in write_returns(codes, Path(scratch)).values():
+            content = path.read_bytes()
+            rows += content.count(b"\n") - 1
+            seconds += copy_ceiling(content)
+            logged_seconds += copy_ceiling(content, logged=True)
+    floor = storage_floor()
+    return {
+        "rows": rows,
+        "copy_rows_per_second": round(rows / seconds, 1),
+        "copy_logged_rows_per_second": round(rows / logged_seconds, 1),
+        "database_alone_rows_per_second": {
+            label: round(rows / taken, 1) for label, taken in floor.items()
+        },
+    }
+
+
+def engine_alone(as_of: date) -> dict:
+    """The ceiling of recomputation: the assessment engine alone, in one process, over the same
+    values (each KPI read first, untimed as engine time), with nothing written."""
+    from kpis.assessment import assess
+    from kpis.models import Kpi
+    from kpis.selectors.catalogue import kpi_frame, place_frame
+    from kpis.selectors.observations import observations_frame
+    from kpis.services.progress import rules_of, verdict_rules_active
+
+    rules = rules_of(verdict_rules_active())
+    places = place_frame()
+    reading = assessing = 0.0
+    observations = 0
+    for kpi_id in Kpi.objects.filter(series__isnull=False).distinct().values_list("id", flat=True):
+        started = time.perf_counter()
+        obs = observations_frame(kpi_ids={kpi_id})
+        kpis = kpi_frame(kpi_ids={kpi_id})
+        reading += time.perf_counter() - started
+        started = time.perf_counter()
+        assess(obs, kpis, places, rules, as_of=as_of)
+        assessing += time.perf_counter() - started
+        observations += len(obs)
+    return {
+        "observations": observations,
+        "read_seconds": round(reading, 2),
+        "assess_seconds": round(assessing, 2),
+        "assess_rows_per_second": round(observations / assessing, 1),
+    }
 
 
 def main() -> None:
@@ -463,22 +539,43 @@ def main() -> None:
     parser.add_argument("--icbs", type=int, default=39)
     parser.add_argument("--sub-icbs", type=int, default=99)
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--copy-breakdowns",
+        type=lambda text: text.split(","),
+        default=COPY_BREAKDOWNS,
+        help="the breakdowns of the KPIs' copies (comma-separated)",
+    )
     parser.add_argument("--results", type=Path)
     parser.add_argument("--recompute-only", action="store_true")
+    parser.add_argument("--ceilings-only", action="store_true")
+    parser.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=LAST_DAY,
+        help="the day assessments are made as at (default: the data's last day)",
+    )
     parser.add_argument("--recompute-worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--in-database", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.recompute_worker:
-        recompute_worker()
+        recompute_worker(args.as_of)
         return
     if not args.in_database:
-        if not args.recompute_only:
+        if not (args.recompute_only or args.ceilings_only):
             recreate_database(args.database)
         child = [sys.executable, __file__, "--in-database", *sys.argv[1:]]
         subprocess.run(child, env=environment(args.database), cwd=ROOT, check=True)
+        if not (args.recompute_only or args.ceilings_only):
+            mark_complete(args.database)
         return
     print(f"England-scale data in {args.database} ({datetime.now(UTC):%Y-%m-%d %H:%M} UTC)")
-    if args.recompute_only:
+    if args.ceilings_only:
+        import django
+
+        django.setup()
+        results = {"ingestion ceilings": ingestion_ceilings()}
+        print(json.dumps(results, indent=2))
+    elif args.recompute_only:
         import django
 
         django.setup()
@@ -486,6 +583,13 @@ def main() -> None:
         started = time.perf_counter()
         assessed = recompute(args)
         step(results, "internal assessments recomputed", started, assessed)
+        results["engine alone"] = engine = engine_alone(args.as_of)
+        print(
+            f"  the engine alone, one process: {engine['observations']:,} values assessed in "
+            f"{engine['assess_seconds']:,.1f} s, {engine['assess_rows_per_second']:,.0f} rows/s "
+            f"(reading them: {engine['read_seconds']:,.1f} s)",
+            flush=True,
+        )
     else:
         results = build(args)
     if args.results:

@@ -79,7 +79,9 @@ from urllib.parse import urlencode
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
-SIZES = ("demo", "10x")
+SIZES = ("demo", "10x", "england")
+#: Built by bench/england.py, not here.
+ENGLAND_DATABASE = "setset_bench_england"
 #: Every benchmark's scratch databases start so (dropped and created afresh).
 BENCH_DATABASE_PREFIX = "setset_bench_"
 DATABASE_PREFIX = "setset_bench_pages_"
@@ -103,6 +105,7 @@ TARGETS = [
     Target("summary table", "/board/"),
     Target("KPI page", "/board/kpis/{kpi}/"),
     Target("place page", "/board/places/{place}/"),
+    Target("public KPI page", "/kpis/{kpi}/"),
 ]
 
 
@@ -656,11 +659,15 @@ def measure(
 
 
 def run_size(size: str, args, static_root: Path, log: Path) -> list[Measurement]:
-    database = f"{DATABASE_PREFIX}{size.lower()}"
+    database = ENGLAND_DATABASE if size == "england" else f"{DATABASE_PREFIX}{size.lower()}"
     print(f"\n== {size}: database {database}", flush=True)
     fingerprint = data_fingerprint(size)
     found = database_fingerprint(database)
-    if args.reuse and found == fingerprint:
+    if size == "england":
+        if found is None:
+            raise SystemExit(f"{database} is missing: build it with bench/england.py first")
+        print("  serving the database bench/england.py built", flush=True)
+    elif args.reuse and found == fingerprint:
         print("  reusing the database built by an earlier run (--reuse)", flush=True)
     else:
         if args.reuse:
@@ -712,6 +719,24 @@ def run_size(size: str, args, static_root: Path, log: Path) -> list[Measurement]
             load = os.getloadavg()[0]
             print(f"  {target.name} ({path}): {summary(result)}; load {load:.1f}", flush=True)
     return results
+
+
+def as_json(result: Measurement) -> dict:
+    answered = bool(result.times)
+    return {
+        "size": result.size,
+        "page": result.target.name,
+        "path": result.path,
+        "trivial": result.target.trivial,
+        "state": result.state,
+        "requests": len(result.times) + len(result.errors),
+        "errors": len(result.errors),
+        "median_ms": round(result.median, 2) if answered else None,
+        "p95_ms": round(result.p95, 2) if answered else None,
+        "first_ms": round(result.first * 1000, 1) if result.first is not None else None,
+        "queries": result.queries,
+        "queries_first": result.queries_first,
+    }
 
 
 def summary(result: Measurement) -> str:
@@ -777,7 +802,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--sizes", default=",".join(SIZES), help="comma-separated: demo,10x")
+    parser.add_argument(
+        "--sizes", default=",".join(SIZES), help="comma-separated: demo,10x,england"
+    )
     parser.add_argument("--clients", type=int, default=4, help="concurrent clients (threads)")
     parser.add_argument("--requests", type=int, default=200, help="timed requests per page")
     parser.add_argument("--warmup", type=int, default=5, help="untimed requests per client")
@@ -787,6 +814,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per page at most")
     parser.add_argument("--reuse", action="store_true", help="keep a complete database")
+    parser.add_argument("--json", type=Path, help="also write the figures here (bench/report.py)")
     parser.add_argument("--build", choices=SIZES, help=argparse.SUPPRESS)
     parser.add_argument("--inspect", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -820,6 +848,8 @@ def main() -> None:
         for size in sizes:
             results.extend(run_size(size, args, static_root, work / "gunicorn.log"))
         print_table(results)
+        if args.json:
+            args.json.write_text(json.dumps([as_json(r) for r in results], indent=2) + "\n")
     except BaseException:
         log = work / "gunicorn.log"
         if log.exists():

@@ -20,6 +20,7 @@ observation versions into copies of the observation table.
 
 import argparse
 import io
+import json
 import os
 import resource
 import sys
@@ -230,6 +231,7 @@ def main() -> None:
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--json", type=Path, help="also write the figures here (bench/report.py)")
     parser.add_argument("--ingest", type=Path, nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.ingest:
@@ -294,7 +296,20 @@ def main() -> None:
     )
     print("\n".join(revision_lines))
     print("the database alone writing the same observation versions (INSERT ... SELECT):")
-    for label, seconds in storage_floor().items():
+    floor = storage_floor()
+    if args.json:
+        figures = {
+            "rows": rows,
+            "copy_rows_per_second": round(rows / ceiling, 1),
+            "copy_logged_rows_per_second": round(rows / logged, 1),
+            "job_rows_per_second": round(job, 1),
+            "end_to_end_rows_per_second": round(rate, 1),
+            "database_alone_rows_per_second": {
+                label: round(rows / seconds, 1) for label, seconds in floor.items()
+            },
+        }
+        args.json.write_text(json.dumps(figures, indent=2) + "\n")
+    for label, seconds in floor.items():
         print(
             f"  {label}: {seconds:.2f} s, {rows / seconds:,.0f} rows/s, "
             f"{(rows / seconds) / (rows / ceiling):.2f} of COPY's rate"

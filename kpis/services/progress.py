@@ -82,7 +82,7 @@ def verdict_rules_active() -> VerdictRuleTable:
     return table
 
 
-def _rules(table: VerdictRuleTable) -> list[Rule]:
+def rules_of(table: VerdictRuleTable) -> list[Rule]:
     return [
         Rule(when=rule.get("when") or {}, verdict=rule["verdict"], reason=rule.get("reason", ""))
         for rule in table.rules
@@ -159,7 +159,7 @@ def progress_recompute(*, series_ids: list[int], as_of: date | None = None) -> i
     kpi_ids = set(Series.objects.filter(id__in=series_ids).values_list("kpi_id", flat=True))
     table = verdict_rules_active()
     obs = observations_frame(kpi_ids=kpi_ids)
-    frame = assess(obs, kpi_frame(kpi_ids=kpi_ids), place_frame(), _rules(table), as_of=as_of)
+    frame = assess(obs, kpi_frame(kpi_ids=kpi_ids), place_frame(), rules_of(table), as_of=as_of)
     wanted = frame[frame["series"].isin(series_ids)] if not frame.empty else frame
     wanted = _with_value_status(wanted, obs)
     now = timezone.now()
@@ -216,7 +216,7 @@ def published_assessments_compute(*, release: Release) -> int:
         obs,
         kpi_frame(kpi_ids=kpi_ids),
         place_frame(),
-        _rules(table),
+        rules_of(table),
         as_of=as_of,
         lattice=place_lattice(),
     )
