@@ -505,7 +505,7 @@ def engine_alone(as_of: date) -> dict:
     """The ceiling of recomputation: the assessment engine alone, in one process, over the same
     values (each KPI read first, untimed as engine time), with nothing written."""
     from kpis.assessment import assess
-    from kpis.models import Kpi
+    from kpis.models import Kpi, Observation
     from kpis.selectors.catalogue import kpi_frame, place_frame
     from kpis.selectors.observations import observations_frame
     from kpis.services.progress import rules_of, verdict_rules_active
@@ -514,10 +514,14 @@ def engine_alone(as_of: date) -> dict:
     places = place_frame()
     reading = assessing = 0.0
     observations = 0
-    for kpi_id in Kpi.objects.filter(series__isnull=False).distinct().values_list("id", flat=True):
+    kpi_ids = list(Kpi.objects.filter(series__isnull=False).distinct().values_list("id", flat=True))
+    # A small database in one pass, as a batch of the progress engine takes it; a large one a
+    # KPI at a time.
+    whole = Observation.objects.count() < 1_000_000
+    for group in [set(kpi_ids)] if whole else [{kpi_id} for kpi_id in kpi_ids]:
         started = time.perf_counter()
-        obs = observations_frame(kpi_ids={kpi_id})
-        kpis = kpi_frame(kpi_ids={kpi_id})
+        obs = observations_frame(kpi_ids=group)
+        kpis = kpi_frame(kpi_ids=group)
         reading += time.perf_counter() - started
         started = time.perf_counter()
         assess(obs, kpis, places, rules, as_of=as_of)

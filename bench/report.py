@@ -26,7 +26,6 @@ import os
 import platform
 import subprocess
 import sys
-import tempfile
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -230,58 +229,81 @@ def main() -> None:
     )
     parser.add_argument("--rebuild", action="store_true", help="build England's data afresh")
     parser.add_argument("--output", type=Path, default=BENCH / "README.md")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the figures an interrupted run left in var/bench/report/",
+    )
     args = parser.parse_args()
     figures: dict = {"when": f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC", "machine": machine()}
-    with tempfile.TemporaryDirectory() as scratch:
-        out = Path(scratch)
-        england_build = out / "england-build.json"
-        if args.rebuild or database_fingerprint(ENGLAND_DATABASE) is None:
-            run("england.py", "--results", str(england_build))
-            build = read(england_build)
-        else:
-            build = None
-        # The demo's database, built when missing or out of date, measured with England's.
-        run("page_latency.py", "--sizes", "demo,england", "--reuse", "--json", str(out / "p"))
-        figures["pages"] = read(out / "p")
-        figures["sizes"] = sizes()
+    out = ROOT / "var" / "bench" / "report"
+    out.mkdir(parents=True, exist_ok=True)
+    if not args.resume:
+        for stale in out.glob("*.json"):
+            stale.unlink()
 
-        run("returns_ingest.py", "--rows", "1000000", "--json", str(out / "i"))
-        set_ingest = read(out / "i")
-        run("england.py", "--ceilings-only", "--results", str(out / "c"))
-        ceilings = read(out / "c")["ingestion ceilings"]
-        saved = ROOT / "var" / "bench" / "england-build.json"
-        if build is not None:
-            saved.parent.mkdir(parents=True, exist_ok=True)
-            saved.write_text(json.dumps(build, indent=2) + "\n")
-        elif saved.exists():
-            build = read(saved)
-        england_rate = (
-            build["returns ingested (store, validate, stage, approve)"]["rows_per_second"]
-            if build
-            else None
+    def fresh(name: str) -> bool:
+        return not (out / name).exists()
+
+    england_build = out / "england-build.json"  # kept below in var/bench
+    if args.rebuild or database_fingerprint(ENGLAND_DATABASE) is None:
+        run("england.py", "--results", str(england_build))
+        build = read(england_build)
+    else:
+        build = None
+    # The demo's database, built when missing or out of date, measured with England's.
+    if fresh("pages.json"):
+        run(
+            "page_latency.py",
+            "--sizes",
+            "demo,england",
+            "--reuse",
+            "--json",
+            str(out / "pages.json"),
         )
-        figures["ingestion"] = {
-            "SET": {
-                "what": "one 1,000,000-row return, end to end",
-                "rows": set_ingest["rows"],
-                "rows_per_second": set_ingest["end_to_end_rows_per_second"],
-                **{k: v for k, v in set_ingest.items() if k != "rows"},
-            },
-            "England": {
-                "what": "nine yearly returns into one database, end to end",
-                "rows": ceilings["rows"],
-                "rows_per_second": england_rate,
-                **{k: v for k, v in ceilings.items() if k != "rows"},
-            },
-        }
+    figures["pages"] = read(out / "pages.json")
+    figures["sizes"] = sizes()
 
-        figures["recompute"] = {}
-        for size, database, as_of in (
-            ("SET", DEMO_DATABASE, date.today()),
-            ("England", ENGLAND_DATABASE, None),
-        ):
-            extra = ["--as-of", as_of.isoformat()] if as_of else []
-            result = out / f"r-{size}"
+    if fresh("ingest.json"):
+        run("returns_ingest.py", "--rows", "1000000", "--json", str(out / "ingest.json"))
+    set_ingest = read(out / "ingest.json")
+    if fresh("ceilings.json"):
+        run("england.py", "--ceilings-only", "--results", str(out / "ceilings.json"))
+    ceilings = read(out / "ceilings.json")["ingestion ceilings"]
+    saved = ROOT / "var" / "bench" / "england-build.json"
+    if build is not None:
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_text(json.dumps(build, indent=2) + "\n")
+    elif saved.exists():
+        build = read(saved)
+    england_rate = (
+        build["returns ingested (store, validate, stage, approve)"]["rows_per_second"]
+        if build
+        else None
+    )
+    figures["ingestion"] = {
+        "SET": {
+            "what": "one 1,000,000-row return, end to end",
+            "rows": set_ingest["rows"],
+            "rows_per_second": set_ingest["end_to_end_rows_per_second"],
+            **{k: v for k, v in set_ingest.items() if k != "rows"},
+        },
+        "England": {
+            "what": "nine yearly returns into one database, end to end",
+            "rows": ceilings["rows"],
+            "rows_per_second": england_rate,
+            **{k: v for k, v in ceilings.items() if k != "rows"},
+        },
+    }
+
+    figures["recompute"] = {}
+    for size, database, as_of in (
+        ("SET", DEMO_DATABASE, date.today()),
+        ("England", ENGLAND_DATABASE, None),
+    ):
+        extra = ["--as-of", as_of.isoformat()] if as_of else []
+        result = out / f"recompute-{size}.json"
+        if fresh(result.name):
             run(
                 "england.py",
                 "--recompute-only",
@@ -291,13 +313,14 @@ def main() -> None:
                 "--results",
                 str(result),
             )
-            figures["recompute"][size] = read(result)
+        figures["recompute"][size] = read(result)
 
-        figures["api"] = {}
-        for size, database in (("SET", DEMO_DATABASE), ("England", ENGLAND_DATABASE)):
-            result = out / f"a-{size}"
+    figures["api"] = {}
+    for size, database in (("SET", DEMO_DATABASE), ("England", ENGLAND_DATABASE)):
+        result = out / f"api-{size}.json"
+        if fresh(result.name):
             run("api_stream.py", "--existing", "--database", database, "--json", str(result))
-            figures["api"][size] = read(result)
+        figures["api"][size] = read(result)
     args.output.write_text(render(figures))
     print(f"written: {args.output}")
 
